@@ -1,0 +1,57 @@
+# The README's commands. `make run` and `make test` both start with `make install`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kpiboard
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
+
+.PHONY: install run test lint format bench messages demo clean
+
+install: $(VENV)/.installed
+	@scripts/system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  kpiboard is served on http://127.0.0.1:8000"
+	@echo "  Log in as demo / demo (admin of both demo organizations) or viewer / viewer (viewer only)."
+	@echo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	@scripts/ensure-services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(PY) manage.py makemigrations --check --dry-run > /dev/null || \
+		{ echo "Models and migrations differ: run manage.py makemigrations."; exit 1; }
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+messages:
+	$(PY) manage.py makemessages -l fr --no-location --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages -l fr --ignore=.venv
+
+bench: install
+	@scripts/ensure-services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

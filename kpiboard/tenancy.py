@@ -1,0 +1,58 @@
+"""Tenancy: every page of an organization lives under /o/<slug>/ and goes through here.
+
+A user who is not a member gets 404, exactly as if the organization did not exist: nothing
+tells an outsider what is there. A member whose role is too low for the action gets 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import translation
+
+from .models import Membership, Role
+
+LANGUAGE_COOKIE_NAME = "django_language"
+
+
+def org_view(role: str = Role.VIEWER) -> Callable:
+    """Decorate a view taking (request, org_slug, ...): sets request.organization/.membership."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, org_slug: str, *args, **kwargs) -> HttpResponse:
+            membership = (
+                Membership.objects.select_related("organization")
+                .filter(user=request.user, organization__slug=org_slug)
+                .first()
+            )
+            if membership is None:
+                raise Http404("No such organization.")
+            if not membership.has_role(role):
+                raise PermissionDenied
+            request.organization = membership.organization
+            request.membership = membership
+            request.session["last_org"] = org_slug
+            if LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                # The person has not chosen a language: the organization's default applies.
+                translation.activate(membership.organization.language)
+                request.LANGUAGE_CODE = membership.organization.language
+            return view(request, *args, **kwargs)
+
+        wrapper.org_role = role  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def user_memberships(user) -> list[Membership]:
+    if not user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.select_related("organization")
+        .filter(user=user)
+        .order_by("organization__name")
+    )

@@ -1,0 +1,85 @@
+"""Shared fixtures: a small organization with the standard catalog, and the four people
+every permission test needs: an admin, an editor, a viewer of it, and an outsider."""
+
+import os
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from campaigns.models import Campaign
+from kpiboard.models import Role
+from kpiboard.services import membership_set, organization_create
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The suite runs on PostgreSQL (make test sets DATABASE_URL): a test that needs the
+    database fails loudly anywhere else, rather than passing on SQLite by accident."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql" and not os.environ.get("KPIBOARD_ALLOW_SQLITE"):
+        pytest.fail(
+            "Database tests run on PostgreSQL: set DATABASE_URL (make test does it).",
+            pytrace=False,
+        )
+
+
+def make_user(username: str):
+    return get_user_model().objects.create_user(username=username, password="pw-" + username)
+
+
+@pytest.fixture
+def org(db):
+    return organization_create(name="Acme", slug="acme", currency="EUR", language="en")
+
+
+@pytest.fixture
+def other_org(db):
+    return organization_create(name="Other Co", slug="other", currency="CHF", language="fr")
+
+
+@pytest.fixture
+def admin_user(org):
+    user = make_user("alice")
+    membership_set(organization=org, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def editor(org):
+    user = make_user("eddie")
+    membership_set(organization=org, user=user, role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def viewer(org):
+    user = make_user("vera")
+    membership_set(organization=org, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def outsider(other_org):
+    user = make_user("oscar")
+    membership_set(organization=other_org, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def campaign(org):
+    return Campaign.objects.create(
+        organization=org,
+        name="Spring sale",
+        channel="paid_search",
+        market="France",
+        start_date=date(2025, 1, 1),
+        budget=Decimal("10000"),
+    )
+
+
+@pytest.fixture
+def metric(org):
+    return lambda code: org.metrics.get(code=code)
