@@ -153,6 +153,8 @@ class FileInfo:
     metric_columns: list[tuple[int, str]]  # wide: (index, header) of every metric column
     metric_column: int | None = None  # long
     value_column: int | None = None  # long
+    # Bytes the encoding cannot decode (None: not counted). Each is reported on its line.
+    undecodable: int | None = None
 
     def column_label(self, index: int) -> str:
         if index < len(self.headers) and self.headers[index]:
@@ -603,19 +605,21 @@ def _binary_kind(head: bytes, stream: BinaryIO | IO[bytes]) -> str | Promise | N
     return None
 
 
-def _detect_encoding(stream: BinaryIO | IO[bytes], head: bytes) -> str:
-    """utf-8-sig or utf-16 from a BOM; else UTF-8 if the bytes mostly are; else Windows-1252.
+_CP1252_HOLES: Final = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")  # undefined bytes
 
+
+def _detect_encoding(stream: BinaryIO | IO[bytes], head: bytes) -> tuple[str, int | None]:
+    """The encoding, and how many bytes of the file it cannot decode (None: not counted).
+
+    utf-8-sig or utf-16 from a BOM; else UTF-8 if the bytes mostly are; else Windows-1252.
     The whole file is scanned (in chunks): an export can be ASCII for thousands of lines
     before its first "é". A UTF-8 file with a few broken bytes stays UTF-8 so that they are
     reported on their lines instead of silently turning every accent into mojibake.
     """
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return "utf-16", None
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    invalid = valid = 0
+    invalid = valid = holes = 0
     stream.seek(0)
     while True:
         chunk = stream.read(_CHUNK_BYTES)
@@ -624,11 +628,14 @@ def _detect_encoding(stream: BinaryIO | IO[bytes], head: bytes) -> str:
             bad = text.count("\ufffd")
             invalid += bad
             valid += len(text) - len(text.encode("ascii", "ignore")) - bad
+            holes += sum(chunk.count(hole) for hole in _CP1252_HOLES)
         if not chunk:
             break
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", invalid
     if invalid == 0 or valid > invalid:
-        return "utf-8"
-    return "cp1252"
+        return "utf-8", invalid
+    return "cp1252", holes
 
 
 def _choose_delimiter(line: str) -> str:
@@ -667,7 +674,7 @@ def _csv_reader(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
 
 
 def _sniff_csv(stream: BinaryIO | IO[bytes], head: bytes, *, filename: str, size: int) -> FileInfo:
-    encoding = _detect_encoding(stream, head)
+    encoding, undecodable = _detect_encoding(stream, head)
     text = _open_text(stream, encoding)
     try:
         candidates: list[tuple[int, str]] = []
@@ -724,6 +731,7 @@ def _sniff_csv(stream: BinaryIO | IO[bytes], head: bytes, *, filename: str, size
         encoding=encoding,
         delimiter=delimiter,
         header_line=header_line,
+        undecodable=undecodable,
     )
 
 
@@ -751,6 +759,7 @@ def _file_info(
     encoding: str | None,
     delimiter: str | None,
     header_line: int,
+    undecodable: int | None = 0,
 ) -> FileInfo:
     layout = _layout(headers)
     if layout is None:  # pragma: no cover - the header was chosen for its month column
@@ -791,6 +800,7 @@ def _file_info(
         decimal_separator=decimal_separator,
         headers=headers,
         header_line=header_line,
+        undecodable=undecodable,
         **layout,
     )
 
@@ -943,38 +953,34 @@ def _csv_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
     text = _open_text(stream, info.encoding)
     decoded_badly = [False]
 
-    def lines() -> Iterator[str]:
+    def flagged_lines() -> Iterator[str]:
         for line in text:
             if "\ufffd" in line:
                 decoded_badly[0] = True
             yield line
 
-    reader = csv.reader(lines(), delimiter=info.delimiter)
+    lines = text if info.undecodable == 0 else flagged_lines()
+    reader = csv.reader(lines, delimiter=info.delimiter)
     width = len(info.headers)
     header_line = info.header_line
-    encoding = _ENCODING_NAMES.get(info.encoding, info.encoding)
     last = 0
     try:
         for row in reader:
-            start, last = last + 1, reader.line_num
+            start = last + 1
+            last = reader.line_num
+            if start <= header_line:
+                decoded_badly[0] = False
+                continue
             if decoded_badly[0]:
                 decoded_badly[0] = False
-                if start > header_line:
-                    index = next((i for i, cell in enumerate(row) if "\ufffd" in cell), 0)
-                    yield Problem(
-                        start,
-                        info.column_label(index),
-                        row[index],
-                        _msg(_("holds bytes that are not valid %(encoding)s"), encoding=encoding),
-                        "decode_error",
-                    )
-                    continue
-            if start <= header_line or not row or (not row[0] and not any(row)):
+                yield _decode_problem(start, row, info)
                 continue
-            if len(row) != width:
+            if len(row) != width or not row[0]:
+                if not any(row):
+                    continue  # blank line, or only delimiters
                 if len(row) > width and not any(cell.strip() for cell in row[width:]):
                     del row[width:]  # trailing empty cells: a stray delimiter at line end
-                else:
+                elif len(row) != width:
                     yield _ragged(start, len(row), width)
                     continue
             yield start, row
@@ -990,6 +996,18 @@ def _csv_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
         )
     finally:
         _release(text)
+
+
+def _decode_problem(line: int, row: list[str], info: FileInfo) -> Problem:
+    index = next((i for i, cell in enumerate(row) if "\ufffd" in cell), 0)
+    encoding = _ENCODING_NAMES.get(info.encoding or "", info.encoding)
+    return Problem(
+        line,
+        info.column_label(index),
+        row[index] if row else "",
+        _msg(_("holds bytes that are not valid %(encoding)s"), encoding=encoding),
+        "decode_error",
+    )
 
 
 def _ragged(line: int, count: int, width: int) -> Problem:

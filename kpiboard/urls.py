@@ -6,6 +6,11 @@ from . import views
 
 organization_patterns = [
     path("", views.overview, name="overview"),
+    path("campaigns/", include("campaigns.urls")),
+    path("data/", include("metrics.urls")),
+    path("catalog/", include("metrics.catalog_urls")),
+    path("members/", include("kpiboard.member_urls")),
+    path("imports/", include("imports.urls")),
 ]
 
 urlpatterns = [

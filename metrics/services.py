@@ -214,3 +214,86 @@ def entries_write(
     return WriteResult(
         created=len(to_create), updated=len(to_update), deleted=len(to_delete), unchanged=unchanged
     )
+
+
+def kpis_mark_all_stale(*, organization: Organization) -> None:
+    """Everything must be recomputed (a campaign changed channel, the fiscal year moved...)."""
+    StaleMark.objects.create(organization=organization)
+    schedule_recompute(organization_id=organization.pk)
+
+
+KPI_FIELDS = (
+    "code", "label_fr", "label_en", "description_fr", "description_en", "formula", "unit",
+    "direction", "indicator", "stage", "decimals", "followed", "position",
+)  # fmt: skip
+
+
+@transaction.atomic
+def kpi_save(*, organization: Organization, kpi: KPI | None = None, **fields) -> KPI:
+    """Create or change a KPI. Its formula is checked (unknown codes, cycles) before
+    anything is written; a new formula recomputes the KPI, and those built on it, everywhere.
+    Raises FormulaError, or ValidationError for the other fields."""
+    from django.core.exceptions import ValidationError
+
+    from .formulas import check_formula
+
+    unknown = set(fields) - set(KPI_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown KPI fields: {sorted(unknown)}")
+    kpi = kpi or KPI(organization=organization)
+    old_formula = kpi.formula if kpi.pk else None
+    for name, value in fields.items():
+        setattr(kpi, name, value)
+    metric_codes = set(organization.metrics.values_list("code", flat=True))
+    if kpi.code in metric_codes or kpi.code == "months":
+        raise ValidationError({"code": _code_taken_message(kpi.code)})
+    others = dict(organization.kpis.exclude(pk=kpi.pk).values_list("code", "formula"))
+    check_formula(kpi.formula, code=kpi.code, metric_codes=metric_codes, kpi_formulas=others)
+    kpi.full_clean()
+    kpi.save()
+    if kpi.formula != old_formula:
+        StaleMark.objects.create(organization=organization, kpi=kpi)
+        schedule_recompute(organization_id=organization.pk)
+    return kpi
+
+
+def _code_taken_message(code: str) -> str:
+    from django.utils.translation import gettext
+
+    return gettext("The code “%(code)s” is already used by a metric or is reserved.") % {
+        "code": code
+    }
+
+
+@transaction.atomic
+def metric_save(*, organization: Organization, metric: Metric | None = None, **fields) -> Metric:
+    """Create or change a metric. A new roll-up changes every aggregate: all is recomputed."""
+    from django.core.exceptions import ValidationError
+
+    metric = metric or Metric(organization=organization)
+    old = (metric.kind, metric.rollup) if metric.pk else None
+    for name, value in fields.items():
+        setattr(metric, name, value)
+    if metric.code == "months" or organization.kpis.filter(code=metric.code).exists():
+        raise ValidationError({"code": _code_taken_message(metric.code)})
+    if (
+        metric.pk
+        and not metric.allows_negative
+        and MetricEntry.objects.filter(metric=metric, value__lt=0).exists()
+    ):
+        from django.utils.translation import gettext
+
+        raise ValidationError(
+            {
+                "kind": gettext(
+                    "Some values of this metric are negative: a count or an amount cannot be."
+                )
+            }
+        )
+    metric.full_clean()
+    metric.save()
+    if old is not None and old[0] != metric.kind:
+        MetricEntry.objects.filter(metric=metric).update(kind=metric.kind)
+    if old is not None and old[1] != metric.rollup:
+        kpis_mark_all_stale(organization=organization)
+    return metric

@@ -1,7 +1,6 @@
 """The KPI formula language: parsing, errors, evaluation, catalogs."""
 
 # The typographic operators (U+00D7, U+00F7, U+2212) in these strings are on purpose.
-# ruff: noqa: RUF001
 
 from decimal import Decimal, getcontext, localcontext
 

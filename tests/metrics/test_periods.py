@@ -322,11 +322,11 @@ def test_every_month_lies_in_exactly_one_period_of_each_grain(y, m, fs):
         (Period.fiscal_year(2025, 4), "FY 2025/26", "Exercice 2025/26"),
         (Period.fiscal_year(1999, 7), "FY 1999/00", "Exercice 1999/00"),
         (Period.fiscal_quarter(2025, 2, 4), "Q2 FY 2025/26", "T2 exercice 2025/26"),
-        (Period.range(date(2025, 1, 1), date(2025, 6, 1)), "Jan–Jun 2025", "janv.–juin 2025"),  # noqa: RUF001
+        (Period.range(date(2025, 1, 1), date(2025, 6, 1)), "Jan–Jun 2025", "janv.–juin 2025"),
         (
             Period.range(date(2024, 11, 1), date(2025, 2, 1)),
-            "Nov 2024–Feb 2025",  # noqa: RUF001
-            "nov. 2024–févr. 2025",  # noqa: RUF001
+            "Nov 2024–Feb 2025",
+            "nov. 2024–févr. 2025",
         ),
         (Period.range(date(2025, 3, 1), date(2025, 3, 1)), "Mar 2025", "mars 2025"),
     ],
