@@ -260,6 +260,15 @@ _NUMBER_RE: Final = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _PLAIN_RE: Final = re.compile(r"-?[0-9]+(?:\.([0-9]+))?")
+_GROUPED_FAST: Final[dict[str | None, re.Pattern[str]]] = {
+    ",": re.compile(
+        r"(-?)([1-9][0-9]{0,2}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]+)(?:,([0-9]+))?(?:[ \u00a0\u202f]?([€%]))?"
+    ),
+    ".": re.compile(
+        r"(-?)([1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?(?:[ \u00a0\u202f]?([%]))?"
+    ),
+}
+_NO_GROUPING: Final = str.maketrans("", "", " \u00a0\u202f,")
 _BLANKS: Final = frozenset({"-", "\u2013", "\u2014"})  # how reports (ours too) write "no value"
 
 
@@ -285,6 +294,14 @@ def parse_number_cell(text: str, *, decimal_separator: str | None = None) -> Num
         # "1.234" is a thousand in a file whose decimals use a comma.
         if fraction is None or decimal_separator == "." or len(fraction) != 3:
             return Number(Decimal(text))
+    # What exports write most, "7 412", "9 158,38 €", "12,5 %", "1,234.56", without the
+    # general parser; anything else (or a hint-less call) falls through to it.
+    grouped = _GROUPED_FAST.get(decimal_separator)
+    if grouped is not None and (match := grouped.fullmatch(text)) is not None:
+        literal = match[1] + match[2].translate(_NO_GROUPING)
+        if match[3]:
+            literal += "." + match[3]
+        return Number(Decimal(literal), match[4] == "%")
     stripped = text.strip()
     if not stripped or stripped in _BLANKS:
         return None
@@ -307,7 +324,7 @@ def parse_number_cell(text: str, *, decimal_separator: str | None = None) -> Num
     if signs and signs[0] != "+":
         negative = True
     body, exponent = match["body"], match["exp"]
-    if exponent and len(set(body) - set("0123456789")) > 1:
+    if exponent and not _MANTISSA_RE.fullmatch(body):
         raise _not_a_number(text)  # "1,23E+05" is Excel's; "1 234E5" is nobody's
     integer, fraction = _split_digits(body, decimal_separator, text)
     literal = ("-" if negative else "") + (integer or "0")
@@ -322,6 +339,7 @@ def parse_number_cell(text: str, *, decimal_separator: str | None = None) -> Num
 
 
 _GROUPED_RE: Final = re.compile(r"[1-9][0-9]{0,2}")
+_MANTISSA_RE: Final = re.compile(r"[0-9]*[.,]?[0-9]+")
 
 
 def _split_digits(body: str, hint: str | None, text: str) -> tuple[str, str]:
@@ -409,7 +427,7 @@ _NAME_YEAR_RE: Final = re.compile(r"(?:([0-9]{1,2})(?:er)? )?([a-z]+)\.?[ ,\-]*(
 _YEAR_NAME_RE: Final = re.compile(r"([0-9]{4})[ \-]+([a-z]+)\.?")
 _NAME_DAY_YEAR_RE: Final = re.compile(r"([a-z]+)\.? ([0-9]{1,2}), ([0-9]{4})")
 # "jan-25" is Excel's mmm-yy; with a space ("Jan 25") it would read as a day, so no.
-_NAME_SHORT_YEAR_RE: Final = re.compile(r"([a-z]+)\.?[-/'\u2019]([0-9]{2})")
+_NAME_SHORT_YEAR_RE: Final = re.compile(r"([a-z]+)\.? ?[-/'\u2019]([0-9]{2})")
 
 
 def _bad_month(value: object) -> CellError:
@@ -708,7 +726,7 @@ def _sniff_csv(stream: BinaryIO | IO[bytes], head: bytes, *, filename: str, size
         last = 0
         headers: list[str] = []
         samples: list[list[str]] = []
-        with contextlib.suppress(csv.Error):
+        try:
             for row in reader:
                 start, last = last + 1, reader.line_num
                 if start < header_line:
@@ -720,6 +738,9 @@ def _sniff_csv(stream: BinaryIO | IO[bytes], head: bytes, *, filename: str, size
                     samples.append(row)
                     if len(samples) >= _SAMPLE_ROWS:
                         break
+        except csv.Error as exc:
+            if not samples:  # else iter_records() reports it where it happens
+                raise _malformed(last + 1, exc) from exc
     finally:
         _release(text)
     return _file_info(
@@ -761,6 +782,8 @@ def _file_info(
     header_line: int,
     undecodable: int | None = 0,
 ) -> FileInfo:
+    while headers and not headers[-1]:
+        headers.pop()  # "Month;Clicks;": a stray delimiter, not a column
     layout = _layout(headers)
     if layout is None:  # pragma: no cover - the header was chosen for its month column
         raise _no_month_column(headers, header_line)
@@ -866,7 +889,7 @@ def _sniff_xlsx(stream: BinaryIO | IO[bytes], *, filename: str, size: int) -> Fi
     rows = _xlsx_rows(stream)
     header_line = 0
     headers: list[str] = []
-    first: tuple[int, list[object]] | None = None
+    first: tuple[int, list[str]] | None = None
     samples: list[list[Any]] = []
     seen = 0
     try:
@@ -874,9 +897,9 @@ def _sniff_xlsx(stream: BinaryIO | IO[bytes], *, filename: str, size: int) -> Fi
             if not any(cells):
                 continue
             if not headers:
-                first = first or (number, cells)
-                seen += 1
                 texts = [_xlsx_text(cell) for cell in cells]
+                first = first or (number, texts)
+                seen += 1
                 if _layout(texts) is not None:
                     headers, header_line = texts, number
                 elif seen >= _HEADER_SEARCH_LINES:
@@ -985,15 +1008,7 @@ def _csv_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
                     continue
             yield start, row
     except csv.Error as exc:
-        yield Problem(
-            last + 1,
-            None,
-            None,
-            _msg(
-                _("the CSV structure is broken here (%(error)s); reading stopped"), error=str(exc)
-            ),
-            "malformed_csv",
-        )
+        yield _malformed(last + 1, exc).problems[0]
     finally:
         _release(text)
 
@@ -1007,6 +1022,14 @@ def _decode_problem(line: int, row: list[str], info: FileInfo) -> Problem:
         row[index] if row else "",
         _msg(_("holds bytes that are not valid %(encoding)s"), encoding=encoding),
         "decode_error",
+    )
+
+
+def _malformed(line: int, exc: csv.Error) -> ParseError:
+    return _file_error(
+        "malformed_csv",
+        _msg(_("the CSV structure is broken here (%(error)s); reading stopped"), error=str(exc)),
+        line=line,
     )
 
 
@@ -1033,7 +1056,13 @@ def _xlsx_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
                 while count > width and cells[count - 1] == "":
                     count -= 1
                 if count > width:
-                    yield _ragged(number, count, width)
+                    yield Problem(
+                        number,
+                        _column_letter(count - 1),
+                        _cell_text(cells[count - 1]),
+                        _msg(_("a value beyond the %(width)s columns of the header"), width=width),
+                        "ragged_row",
+                    )
                     continue
                 del cells[width:]
             elif count < width:
@@ -1075,29 +1104,51 @@ def _read_number(cell: Cell, decimal_separator: str) -> Number | None:
 
 
 class _Months:
-    """parse_month with a memory: a file repeats its few dozen months on every row."""
+    """parse_month with a memory: a file repeats its few dozen months on every row.
+
+    Gives the month with its number since 1900 (under 3 600: parse_month stops at 2199),
+    the low 12 bits of a duplicate-detection key; or the CellError.
+    """
 
     def __init__(self) -> None:
-        self.known: dict[object, date | CellError] = {}
+        self.known: dict[object, tuple[date, int] | CellError] = {}
 
-    def read(self, cell: Cell) -> date | CellError:
+    def read(self, cell: Cell) -> tuple[date, int] | CellError:
+        known = self.known.get(cell)
+        if known is not None:
+            return known
         try:
-            return self.known[cell]
-        except KeyError:
-            pass
-        except TypeError:  # pragma: no cover - every cell type we make is hashable
-            return self._parse(cell)
+            month = parse_month(cell)
+        except CellError as error:
+            known = error
+        else:
+            known = (month, (month.year - 1900) * 12 + month.month - 1)
         if len(self.known) > 10_000:
             self.known.clear()
-        month = self.known[cell] = self._parse(cell)
-        return month
+        self.known[cell] = known
+        return known
 
-    @staticmethod
-    def _parse(cell: Cell) -> date | CellError:
-        try:
-            return parse_month(cell)
-        except CellError as error:
-            return error
+
+class _Campaigns:
+    """Campaign names with a small id each, so a duplicate key packs into one int."""
+
+    def __init__(self, shift: int) -> None:
+        self.shift = shift
+        self.known: dict[object, tuple[str, int]] = {}
+        self.ids: dict[str, int] = {}
+
+    def read(self, cell: Cell) -> tuple[str, int]:
+        known = self.known.get(cell)
+        if known is None:
+            name = _cell_text(cell).strip()
+            number = self.ids.setdefault(name, len(self.ids) + 1)
+            known = (name, number << self.shift)
+            if len(self.known) < 100_000:
+                self.known[cell] = known
+        return known
+
+
+_NO_CAMPAIGN: Final = (None, 0)
 
 
 def _campaign_problem(line: int, info: FileInfo) -> Problem:
@@ -1111,8 +1162,9 @@ def _campaign_problem(line: int, info: FileInfo) -> Problem:
     )
 
 
-def _month_key(month: date) -> int:
-    return month.year * 12 + month.month
+def _month_problem(line: int, info: FileInfo, cell: Cell, error: CellError) -> Problem:
+    label = info.column_label(info.month_column)
+    return Problem(line, label, _cell_text(cell), error.reason, error.code)
 
 
 def _long_records(
@@ -1121,15 +1173,17 @@ def _long_records(
     assert info.metric_column is not None and info.value_column is not None
     month_index, campaign_index = info.month_column, info.campaign_column
     metric_index, value_index = info.metric_column, info.value_column
-    month_label = info.column_label(month_index)
     metric_label = info.column_label(metric_index)
     value_label = info.column_label(value_index)
     decimal_separator = info.decimal_separator
+    # With a decimal point, "1234.5" (most cells of an English export) needs no full parse.
+    plain = _PLAIN_RE.fullmatch if decimal_separator == "." else None
+    # (month, campaign, metric) packs into one small int: campaign << 28 | metric << 12 | month.
     months = _Months()
-    metrics: dict[object, str | None] = {}  # metric cell -> code, None = skip the row
+    campaigns = _Campaigns(28)
+    metrics: dict[object, tuple[str, int] | None] = {}  # metric cell -> (code, id) or skip
     metric_ids: dict[str, int] = {}
-    campaign_ids: dict[str | None, int] = {None: 0}
-    seen: dict[int, int] = {}  # (month, campaign, metric) packed in one int -> first line
+    seen: dict[int, int] = {}  # packed key -> first line
     for item in rows:
         if isinstance(item, Problem):
             yield item
@@ -1138,53 +1192,50 @@ def _long_records(
 
         raw_metric = cells[metric_index]
         try:
-            code = metrics[raw_metric]
+            metric = metrics[raw_metric]
         except KeyError:
             code, problem = _metric_code(raw_metric, line, metric_label, header_map)
             if problem is not None:
                 yield problem
+            metric = (
+                None if code is None else (code, metric_ids.setdefault(code, len(metric_ids)) << 12)
+            )
             if problem is None or problem.code == "unknown_metric":
-                metrics[raw_metric] = code  # an unknown name is reported once, a blank always
-        if code is None:
+                metrics[raw_metric] = metric  # an unknown name is reported once, a blank always
+        if metric is None:
             continue
 
         month = months.read(cells[month_index])
         if isinstance(month, CellError):
-            yield Problem(
-                line, month_label, _cell_text(cells[month_index]), month.reason, month.code
-            )
+            yield _month_problem(line, info, cells[month_index], month)
             continue
 
-        campaign = None
+        campaign: tuple[str | None, int] = _NO_CAMPAIGN
         if campaign_index is not None:
-            campaign = _cell_text(cells[campaign_index]).strip()
-            if not campaign:
+            campaign = campaigns.read(cells[campaign_index])
+            if not campaign[0]:
                 yield _campaign_problem(line, info)
                 continue
 
         raw_value = cells[value_index]
-        try:
-            number = _read_number(raw_value, decimal_separator)
-        except CellError as error:
-            yield Problem(line, value_label, _cell_text(raw_value), error.reason, error.code)
-            continue
+        if raw_value.__class__ is str and (
+            raw_value.isdecimal() or (plain is not None and plain(raw_value))
+        ):
+            value: Decimal | None = Decimal(raw_value)
+            is_percent = False
+        else:
+            try:
+                number = _read_number(raw_value, decimal_separator)
+            except CellError as error:
+                yield Problem(line, value_label, _cell_text(raw_value), error.reason, error.code)
+                continue
+            value, is_percent = (None, False) if number is None else number
 
-        campaign_id = campaign_ids.get(campaign)
-        if campaign_id is None:
-            campaign_id = campaign_ids[campaign] = len(campaign_ids)
-        metric_id = metric_ids.get(code)
-        if metric_id is None:
-            metric_id = metric_ids[code] = len(metric_ids)
-        key = (_month_key(month) << 44) | (campaign_id << 16) | metric_id
-        first_line = seen.setdefault(key, line)
+        first_line = seen.setdefault(month[1] | campaign[1] | metric[1], line)
         if first_line != line:
             yield _duplicate(line, metric_label, _cell_text(raw_metric), first_line)
             continue
-
-        if number is None:
-            yield Record(line, month, campaign, code, None, False)
-        else:
-            yield Record(line, month, campaign, code, number.value, number.is_percent)
+        yield Record(line, month[0], campaign[0], metric[0], value, is_percent)
 
 
 def _metric_code(
@@ -1251,7 +1302,8 @@ def _wide_records(
                 header,
                 _msg(
                     _(
-                        'this column and column "%(other)s" both hold metric "%(code)s"; only the first is read'
+                        'this column and column "%(other)s" both hold metric "%(code)s"; '
+                        "only the first is read"
                     ),
                     other=taken[code],
                     code=code,
@@ -1263,11 +1315,11 @@ def _wide_records(
         columns.append((index, header, code))
 
     month_index, campaign_index = info.month_column, info.campaign_column
-    month_label = info.column_label(month_index)
     decimal_separator = info.decimal_separator
+    # (month, campaign) packs into one small int: campaign << 12 | month.
     months = _Months()
-    campaign_ids: dict[str | None, int] = {None: 0}
-    seen: dict[int, int] = {}  # (month, campaign) packed in one int -> first line
+    campaigns = _Campaigns(12)
+    seen: dict[int, int] = {}  # packed key -> first line
     for item in rows:
         if isinstance(item, Problem):
             yield item
@@ -1276,26 +1328,21 @@ def _wide_records(
 
         month = months.read(cells[month_index])
         if isinstance(month, CellError):
-            yield Problem(
-                line, month_label, _cell_text(cells[month_index]), month.reason, month.code
-            )
+            yield _month_problem(line, info, cells[month_index], month)
             continue
 
-        campaign = None
+        campaign: tuple[str | None, int] = _NO_CAMPAIGN
         if campaign_index is not None:
-            campaign = _cell_text(cells[campaign_index]).strip()
-            if not campaign:
+            campaign = campaigns.read(cells[campaign_index])
+            if not campaign[0]:
                 yield _campaign_problem(line, info)
                 continue
 
-        campaign_id = campaign_ids.get(campaign)
-        if campaign_id is None:
-            campaign_id = campaign_ids[campaign] = len(campaign_ids)
-        first_line = seen.setdefault((_month_key(month) << 32) | campaign_id, line)
+        first_line = seen.setdefault(month[1] | campaign[1], line)
         if first_line != line:
             yield Problem(
                 line,
-                month_label,
+                info.column_label(month_index),
                 _cell_text(cells[month_index]),
                 _msg(
                     _("line %(line)s and line %(first_line)s give the same month and campaign"),
@@ -1308,12 +1355,15 @@ def _wide_records(
 
         for index, label, code in columns:
             raw = cells[index]
+            if raw.__class__ is str and raw.isdecimal():
+                yield Record(line, month[0], campaign[0], code, Decimal(raw), False)
+                continue
             try:
                 number = _read_number(raw, decimal_separator)
             except CellError as error:
                 yield Problem(line, label, _cell_text(raw), error.reason, error.code)
                 continue
             if number is None:
-                yield Record(line, month, campaign, code, None, False)  # type: ignore[arg-type]
+                yield Record(line, month[0], campaign[0], code, None, False)
             else:
-                yield Record(line, month, campaign, code, number.value, number.is_percent)  # type: ignore[arg-type]
+                yield Record(line, month[0], campaign[0], code, number.value, number.is_percent)

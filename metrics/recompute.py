@@ -395,7 +395,9 @@ def kpis_recompute_stale(*, organization_id: int) -> int:
     organization row is locked for the duration, and a second run finds no marks left.
     """
     with transaction.atomic():
-        organization = Organization.objects.select_for_update().filter(pk=organization_id).first()
+        organization = (
+            Organization.objects.select_for_update(no_key=True).filter(pk=organization_id).first()
+        )
         if organization is None:
             return 0
         marks = list(
@@ -429,7 +431,7 @@ def kpis_recompute_stale(*, organization_id: int) -> int:
 def kpis_recompute_all(*, organization: Organization) -> int:
     """Rebuild everything now (manage.py recompute_kpis), clearing every mark."""
     with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        organization = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         ctx = load_context(organization)
         count = recompute_full(ctx)
         StaleMark.objects.filter(organization=organization).delete()
