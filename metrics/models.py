@@ -268,20 +268,24 @@ class Grain(models.TextChoices):
 
 
 class MetricAggregate(models.Model):
-    """A metric rolled up over a scope (a campaign, a channel, all campaigns) and a period.
+    """A metric rolled up over a channel or all campaigns and a period, materialized by the
+    recompute. A campaign's own months are its entries; its longer periods are rolled up
+    from them when needed (at most a year of one campaign's rows).
 
-    Materialized by the recompute; campaign months are the entries themselves.
-    scope is "all", "channel:<channel>" or "campaign:<id>".
+    scope is "all" or "channel:<channel>".
     """
 
     organization = models.ForeignKey(
-        "kpiboard.Organization", on_delete=models.CASCADE, related_name="+"
+        "kpiboard.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    metric = models.ForeignKey(
+        Metric, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     scope = models.CharField(max_length=40)
-    campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, null=True, related_name="+"
-    )
     grain = models.CharField(max_length=14, choices=Grain.choices)
     period_start = models.DateField()
     value = models.DecimalField(max_digits=24, decimal_places=6)
@@ -299,13 +303,27 @@ class MetricAggregate(models.Model):
 class KPIValue(models.Model):
     """A KPI computed for a scope and a period. Pages read these, never the entries."""
 
+    # Few indexes and no foreign-key triggers on purpose: a full recompute writes hundreds of
+    # thousands of these derived rows. Deletions still cascade, through Django. The unique
+    # constraint serves reads by period, the series index reads by KPI.
     organization = models.ForeignKey(
-        "kpiboard.Organization", on_delete=models.CASCADE, related_name="+"
+        "kpiboard.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="values")
+    kpi = models.ForeignKey(
+        KPI, on_delete=models.CASCADE, related_name="values", db_index=False, db_constraint=False
+    )
     scope = models.CharField(max_length=40)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, null=True, related_name="+"
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     grain = models.CharField(max_length=14, choices=Grain.choices)
     period_start = models.DateField()

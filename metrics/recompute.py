@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -35,6 +35,7 @@ from .rollups import aggregate_period
 logger = logging.getLogger(__name__)
 
 ALL = "all"
+NULL = "\\N"  # COPY's text format for a NULL
 VALUE_QUANTUM = Decimal("1e-10")
 AGGREGATE_QUANTUM = Decimal("1e-6")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -104,9 +105,6 @@ def load_context(organization: Organization) -> Context:
 # Pure part: from monthly metric values of one scope to aggregates and KPI values.
 
 Monthly = dict[str, dict[date, Decimal]]  # metric code -> month -> value
-Row = tuple[
-    str, str, date, dict[str, Decimal | None], datetime
-]  # scope, grain, start, values, changed
 
 
 def scope_periods(months: Iterable[date], fiscal_start: int) -> list[Period]:
@@ -145,14 +143,26 @@ def compute_scope(
 
 
 class RowWriter:
-    """Collects MetricAggregate and KPIValue rows, then writes them in bulk (COPY on PostgreSQL)."""
+    """Collects MetricAggregate and KPIValue rows, then writes them in bulk.
+
+    On PostgreSQL rows are formatted here straight into COPY's text format (the columns
+    that are the same for a whole period come first, so each row is one short f-string);
+    elsewhere they go through bulk_create.
+    """
+
+    AGGREGATE_COLUMNS = ("organization_id", "scope", "grain", "period_start",
+                         "inputs_changed_at", "metric_id", "value")  # fmt: skip
+    KPI_COLUMNS = ("organization_id", "scope", "campaign_id", "grain", "period_start",
+                   "computed_at", "inputs_changed_at", "kpi_id", "value")  # fmt: skip
 
     def __init__(self, ctx: Context, only_kpis: frozenset[str] | None = None) -> None:
         self.ctx = ctx
         self.only_kpis = only_kpis
         self.now = timezone.now()
-        self.aggregates: list[tuple] = []
-        self.kpi_values: list[tuple] = []
+        self.copy = connection.vendor == "postgresql"
+        self.aggregates: list = []
+        self.kpi_values: list = []
+        self.written = 0
 
     def add(
         self,
@@ -162,77 +172,115 @@ class RowWriter:
         aggregates: dict[str, Decimal | None],
         values: dict[str, Decimal | None],
         inputs_changed: datetime,
-        *,
-        store_aggregates: bool,
     ) -> None:
         org_id = self.ctx.organization.pk
-        if store_aggregates and self.only_kpis is None:
-            metric_ids = self.ctx.metric_ids
-            for code, value in aggregates.items():
-                if value is not None:
-                    self.aggregates.append(
-                        (org_id, metric_ids[code], scope, campaign_id, period.grain, period.start,
-                         value.quantize(AGGREGATE_QUANTUM), inputs_changed)
-                    )  # fmt: skip
+        only = self.only_kpis
         kpi_ids = self.ctx.kpi_ids
-        for code, value in values.items():
-            if self.only_kpis is not None and code not in self.only_kpis:
-                continue
-            self.kpi_values.append(
-                (org_id, kpi_ids[code], scope, campaign_id, period.grain, period.start,
-                 None if value is None else value.quantize(VALUE_QUANTUM), self.now, inputs_changed)
-            )  # fmt: skip
+        metric_ids = self.ctx.metric_ids
+        store_aggregates = campaign_id is None and only is None
+        if self.copy:
+            changed = inputs_changed.isoformat()
+            if store_aggregates:
+                head = f"{org_id}\t{scope}\t{period.grain}\t{period.start}\t{changed}\t"
+                self.aggregates += [
+                    f"{head}{metric_ids[code]}\t{value.quantize(AGGREGATE_QUANTUM)}\n"
+                    for code, value in aggregates.items()
+                    if value is not None
+                ]
+            campaign = NULL if campaign_id is None else campaign_id
+            head = (f"{org_id}\t{scope}\t{campaign}\t{period.grain}\t{period.start}\t"
+                    f"{self.now.isoformat()}\t{changed}\t")  # fmt: skip
+            self.kpi_values += [
+                f"{head}{kpi_ids[code]}\t"
+                f"{NULL if value is None else value.quantize(VALUE_QUANTUM)}\n"
+                for code, value in values.items()
+                if only is None or code in only
+            ]
+            return
+        if store_aggregates:
+            self.aggregates += [
+                (org_id, scope, period.grain, period.start, inputs_changed, metric_ids[code],
+                 value.quantize(AGGREGATE_QUANTUM))
+                for code, value in aggregates.items()
+                if value is not None
+            ]  # fmt: skip
+        self.kpi_values += [
+            (org_id, scope, campaign_id, period.grain, period.start, self.now, inputs_changed,
+             kpi_ids[code], None if value is None else value.quantize(VALUE_QUANTUM))
+            for code, value in values.items()
+            if only is None or code in only
+        ]  # fmt: skip
 
     def flush(self) -> None:
-        copy_rows(
-            MetricAggregate,
-            ["organization_id", "metric_id", "scope", "campaign_id", "grain", "period_start",
-             "value", "inputs_changed_at"],
-            self.aggregates,
-        )  # fmt: skip
-        copy_rows(
-            KPIValue,
-            ["organization_id", "kpi_id", "scope", "campaign_id", "grain", "period_start",
-             "value", "computed_at", "inputs_changed_at"],
-            self.kpi_values,
-        )  # fmt: skip
+        self._write(MetricAggregate, self.AGGREGATE_COLUMNS, self.aggregates)
+        self._write(KPIValue, self.KPI_COLUMNS, self.kpi_values)
+        self.written += len(self.kpi_values)
         self.aggregates = []
         self.kpi_values = []
 
+    def _write(self, model, columns: tuple[str, ...], rows: list, chunk: int = 50000) -> None:
+        if not rows:
+            return
+        if self.copy:
+            sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+            with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+                for i in range(0, len(rows), chunk):
+                    copy.write("".join(rows[i : i + chunk]))
+            return
+        model.objects.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=1000
+        )
 
-def copy_rows(model, columns: list[str], rows: list[tuple]) -> None:
-    if not rows:
+
+def delete_stored(org: Organization, keys: Iterable[tuple[str, str, date]], *, kpis=None) -> None:
+    """Remove what is stored for (scope, grain, period start) keys, before writing them again."""
+    keys = sorted(set(keys))
+    if not keys:
         return
-    if connection.vendor == "postgresql":
-        table = model._meta.db_table
-        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    model.objects.bulk_create(
-        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=1000
-    )
+    condition = Q()
+    for scope, grain, start in keys:
+        condition |= Q(scope=scope, grain=grain, period_start=start)
+    values = KPIValue.objects.filter(condition, organization=org)
+    if kpis is not None:
+        values = values.filter(kpi_id__in=kpis)
+    values.delete()
+    if kpis is None:
+        MetricAggregate.objects.filter(condition, organization=org).delete()
 
 
 # --------------------------------------------------------------------------------------
 # Full recompute
 
 
-def recompute_full(ctx: Context, *, only_kpis: frozenset[str] | None = None) -> int:
-    """Rebuild every aggregate and KPI value of the organization (or only some KPIs')."""
-    org = ctx.organization
+def load_entries(
+    org: Organization, ctx: Context
+) -> tuple[dict[int, Monthly], dict[int, dict[date, datetime]]]:
+    """Every entry of the organization as campaign -> metric code -> month -> value."""
     per_campaign: dict[int, Monthly] = defaultdict(lambda: defaultdict(dict))
     per_campaign_changed: dict[int, dict[date, datetime]] = defaultdict(dict)
     codes = ctx.metric_codes
-    rows = MetricEntry.objects.filter(organization=org).values_list(
-        "campaign_id", "metric_id", "month", "value", "updated_at"
-    )
-    for campaign_id, metric_id, month, value, updated_at in rows.iterator(chunk_size=20000):
-        per_campaign[campaign_id][codes[metric_id]][month] = value
-        changed = per_campaign_changed[campaign_id]
-        if month not in changed or changed[month] < updated_at:
-            changed[month] = updated_at
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT campaign_id, metric_id, month, value FROM metrics_metricentry "
+            "WHERE organization_id = %s",
+            [org.pk],
+        )
+        for campaign_id, metric_id, month, value in cursor.fetchall():
+            per_campaign[campaign_id][codes[metric_id]][month] = Decimal(value)
+        cursor.execute(
+            "SELECT campaign_id, month, MAX(updated_at) FROM metrics_metricentry "
+            "WHERE organization_id = %s GROUP BY campaign_id, month",
+            [org.pk],
+        )
+        for campaign_id, month, latest in cursor.fetchall():
+            per_campaign_changed[campaign_id][month] = latest
+    return per_campaign, per_campaign_changed
+
+
+def recompute_full(ctx: Context, *, only_kpis: frozenset[str] | None = None) -> int:
+    """Rebuild every aggregate and KPI value of the organization (or only some KPIs')."""
+    org = ctx.organization
+    per_campaign, per_campaign_changed = load_entries(org, ctx)
 
     # Scopes made of several campaigns: sum month by month.
     groups: dict[str, list[int]] = defaultdict(list)
@@ -244,28 +292,28 @@ def recompute_full(ctx: Context, *, only_kpis: frozenset[str] | None = None) -> 
     for campaign_id, monthly in per_campaign.items():
         changed = per_campaign_changed[campaign_id]
         scope = campaign_scope(campaign_id)
+        periods = scope_periods(changed, ctx.fiscal_start)
         for period, aggregates, values, inputs in compute_scope(
-            ctx, scope, monthly, changed, scope_periods(changed, ctx.fiscal_start)
+            ctx, scope, monthly, changed, periods
         ):
-            writer.add(scope, campaign_id, period, aggregates, values, inputs,
-                       store_aggregates=period.grain != "month")  # fmt: skip
+            writer.add(scope, campaign_id, period, aggregates, values, inputs)
     for scope, campaign_ids in groups.items():
         monthly, changed = sum_campaigns(
             [per_campaign[c] for c in campaign_ids], [per_campaign_changed[c] for c in campaign_ids]
         )
+        periods = scope_periods(changed, ctx.fiscal_start)
         for period, aggregates, values, inputs in compute_scope(
-            ctx, scope, monthly, changed, scope_periods(changed, ctx.fiscal_start)
+            ctx, scope, monthly, changed, periods
         ):
-            writer.add(scope, None, period, aggregates, values, inputs, store_aggregates=True)
+            writer.add(scope, None, period, aggregates, values, inputs)
 
     if only_kpis is None:
         MetricAggregate.objects.filter(organization=org).delete()
         KPIValue.objects.filter(organization=org).delete()
     else:
         KPIValue.objects.filter(organization=org, kpi__code__in=only_kpis).delete()
-    count = len(writer.kpi_values)
     writer.flush()
-    return count
+    return writer.written
 
 
 def sum_campaigns(
@@ -289,20 +337,6 @@ def sum_campaigns(
 # Incremental recompute
 
 
-def delete_stored(org: Organization, scope: str, periods: Iterable[Period]) -> None:
-    """Remove what is stored for these periods of a scope, before writing it again."""
-    by_grain: dict[str, list[date]] = defaultdict(list)
-    for period in periods:
-        by_grain[period.grain].append(period.start)
-    for grain, starts in by_grain.items():
-        KPIValue.objects.filter(
-            organization=org, scope=scope, grain=grain, period_start__in=starts
-        ).delete()
-        MetricAggregate.objects.filter(
-            organization=org, scope=scope, grain=grain, period_start__in=starts
-        ).delete()
-
-
 def recompute_cells(ctx: Context, cells: set[tuple[int, date]]) -> int:
     """Recompute what (campaign, month) cells touch: for each campaign, its channel and all
     campaigns, the months and every stored period containing them. Nothing else."""
@@ -312,76 +346,88 @@ def recompute_cells(ctx: Context, cells: set[tuple[int, date]]) -> int:
     for campaign_id, month in cells:
         if campaign_id in ctx.channels:  # a deleted campaign took its values with it
             by_campaign[campaign_id].add(month)
+    if not by_campaign:
+        return 0
     writer = RowWriter(ctx)
-    count = 0
+    stale_keys: list[tuple[str, str, date]] = []
 
     # 1. Each campaign: periods containing its touched months, from its own entries.
-    for campaign_id, months in by_campaign.items():
-        periods = scope_periods(months, fiscal_start)
-        span = sorted({m for p in periods for m in p.months})
-        monthly: Monthly = defaultdict(dict)
-        changed: dict[date, datetime] = {}
-        for metric_id, month, value, updated_at in MetricEntry.objects.filter(
-            campaign_id=campaign_id, month__gte=span[0], month__lte=span[-1]
-        ).values_list("metric_id", "month", "value", "updated_at"):
-            monthly[ctx.metric_codes[metric_id]][month] = value
-            if month not in changed or changed[month] < updated_at:
-                changed[month] = updated_at
+    campaign_periods = {c: scope_periods(months, fiscal_start) for c, months in by_campaign.items()}
+    span = sorted({m for periods in campaign_periods.values() for p in periods for m in p.months})
+    monthly_by_campaign: dict[int, Monthly] = defaultdict(lambda: defaultdict(dict))
+    changed_by_campaign: dict[int, dict[date, datetime]] = defaultdict(dict)
+    for campaign_id, metric_id, month, value, updated_at in MetricEntry.objects.filter(
+        campaign_id__in=list(by_campaign), month__gte=span[0], month__lte=span[-1]
+    ).values_list("campaign_id", "metric_id", "month", "value", "updated_at"):
+        monthly_by_campaign[campaign_id][ctx.metric_codes[metric_id]][month] = value
+        changed = changed_by_campaign[campaign_id]
+        if month not in changed or changed[month] < updated_at:
+            changed[month] = updated_at
+    for campaign_id, periods in campaign_periods.items():
         scope = campaign_scope(campaign_id)
-        delete_stored(org, scope, periods)
+        stale_keys += [(scope, p.grain, p.start) for p in periods]
+        monthly = monthly_by_campaign[campaign_id]
+        changed = changed_by_campaign[campaign_id]
         for period, aggregates, values, inputs in compute_scope(
             ctx, scope, monthly, changed, periods
         ):
-            writer.add(scope, campaign_id, period, aggregates, values, inputs,
-                       store_aggregates=period.grain != "month")  # fmt: skip
+            writer.add(scope, campaign_id, period, aggregates, values, inputs)
 
-    # 2. Channels and all campaigns: first their monthly totals for the touched months,
-    #    an indexed sum over the month's entries, then the periods above them.
+    # 2. Channels and all campaigns: the monthly totals of the touched months are an
+    #    indexed sum over each month's entries; the other months of the periods above them
+    #    are read from the stored monthly totals.
     touched_by_scope: dict[str, set[date]] = defaultdict(set)
     for campaign_id, months in by_campaign.items():
         touched_by_scope[ALL] |= months
         touched_by_scope[channel_scope(ctx.channels[campaign_id])] |= months
-    for scope, months in touched_by_scope.items():
-        entries = MetricEntry.objects.filter(organization=org, month__in=months)
-        if scope != ALL:
-            entries = entries.filter(campaign__channel=scope.removeprefix("channel:"))
-        totals: Monthly = defaultdict(dict)
-        changed = {}
-        for metric_id, month, total, latest in (
-            entries.values("metric_id", "month")
-            .annotate(total=Sum("value"), latest=Max("updated_at"))
-            .values_list("metric_id", "month", "total", "latest")
-        ):
-            totals[ctx.metric_codes[metric_id]][month] = total
+    touched_months = set().union(*touched_by_scope.values())
+    fresh: dict[str, Monthly] = defaultdict(lambda: defaultdict(dict))
+    fresh_changed: dict[str, dict[date, datetime]] = defaultdict(dict)
+    for channel, metric_id, month, total, latest in (
+        MetricEntry.objects.filter(organization=org, month__in=touched_months)
+        .values("campaign__channel", "metric_id", "month")
+        .annotate(total=Sum("value"), latest=Max("updated_at"))
+        .values_list("campaign__channel", "metric_id", "month", "total", "latest")
+    ):
+        code = ctx.metric_codes[metric_id]
+        for scope in (ALL, channel_scope(channel)):
+            if scope not in touched_by_scope:
+                continue
+            target = fresh[scope][code]
+            target[month] = target.get(month, Decimal(0)) + total
+            changed = fresh_changed[scope]
             changed[month] = max(changed.get(month, latest), latest)
-        month_periods = [Period.month(m.year, m.month) for m in months]
-        delete_stored(org, scope, month_periods)
-        for period, aggregates, values, inputs in compute_scope(
-            ctx, scope, totals, changed, month_periods
-        ):
-            writer.add(scope, None, period, aggregates, values, inputs, store_aggregates=True)
-        # The monthly totals must be stored before the periods above them read them.
-        count += len(writer.kpi_values)
-        writer.flush()
-
-        periods = [p for p in scope_periods(months, fiscal_start) if p.grain != "month"]
-        span = sorted({m for p in periods for m in p.months})
-        monthly = defaultdict(dict)
-        changed = {}
-        for metric_id, month, value, inputs in MetricAggregate.objects.filter(
-            organization=org, scope=scope, grain="month", period_start__gte=span[0],
-            period_start__lte=span[-1],
-        ).values_list("metric_id", "period_start", "value", "inputs_changed_at"):  # fmt: skip
-            monthly[ctx.metric_codes[metric_id]][month] = value
-            changed[month] = max(changed.get(month, inputs), inputs)
-        delete_stored(org, scope, periods)
+    scope_periods_map = {
+        scope: scope_periods(months, fiscal_start) for scope, months in touched_by_scope.items()
+    }
+    span = sorted({m for periods in scope_periods_map.values() for p in periods for m in p.months})
+    stored: dict[str, Monthly] = defaultdict(lambda: defaultdict(dict))
+    stored_changed: dict[str, dict[date, datetime]] = defaultdict(dict)
+    for scope, metric_id, month, value, inputs in MetricAggregate.objects.filter(
+        organization=org, scope__in=list(touched_by_scope), grain="month",
+        period_start__gte=span[0], period_start__lte=span[-1],
+    ).exclude(period_start__in=touched_months).values_list(
+        "scope", "metric_id", "period_start", "value", "inputs_changed_at"
+    ):  # fmt: skip
+        stored[scope][ctx.metric_codes[metric_id]][month] = value
+        changed = stored_changed[scope]
+        changed[month] = max(changed.get(month, inputs), inputs)
+    for scope, periods in scope_periods_map.items():
+        monthly = stored[scope]
+        changed = stored_changed[scope]
+        for code, values in fresh[scope].items():
+            monthly[code].update(values)
+        changed.update(fresh_changed[scope])
+        # A touched month whose values are all gone is no longer stored.
+        stale_keys += [(scope, p.grain, p.start) for p in periods]
         for period, aggregates, values, inputs in compute_scope(
             ctx, scope, monthly, changed, periods
         ):
-            writer.add(scope, None, period, aggregates, values, inputs, store_aggregates=True)
-    count += len(writer.kpi_values)
+            writer.add(scope, None, period, aggregates, values, inputs)
+
+    delete_stored(org, stale_keys)
     writer.flush()
-    return count
+    return writer.written
 
 
 # --------------------------------------------------------------------------------------
