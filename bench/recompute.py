@@ -66,9 +66,9 @@ def run() -> None:
 
     from campaigns.models import Campaign
     from kpiboard.services import organization_create
+    from metrics import services
     from metrics.models import MetricEntry
     from metrics.recompute import kpis_recompute_all, kpis_recompute_stale
-    from metrics import services
     from metrics.services import ValueWrite, entries_write
 
     big = []

@@ -1,0 +1,39 @@
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, **env}, check=False,
+    )  # fmt: skip
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="0",
+                    SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="kpi.example.com")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "WARNING" not in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", DEBUG="0", SECRET_KEY="", ALLOWED_HOSTS="kpi.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_bad_boolean_names_the_variable():
+    result = manage("check", DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_migrations_match_the_models():
+    result = manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stdout
