@@ -222,7 +222,7 @@ def test_incremental_recompute_equals_a_full_rebuild(django_db_blocker, edits):
         campaigns = [
             Campaign.objects.create(
                 organization=org, name=f"C{i}", channel=channel, start_date=date(2024, 1, 1)
-            )  # fmt: skip
+            )
             for i, channel in enumerate(["seo", "email", "seo"])
         ]
         metrics = {m.code: m.pk for m in org.metrics.all()}
