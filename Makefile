@@ -46,7 +46,7 @@ format:
 	$(VENV)/bin/ruff format .
 
 messages:
-	$(PY) manage.py makemessages -l fr --no-location --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py makemessages -l fr --no-location --no-obsolete --ignore=.venv --ignore=bench --ignore=tests --ignore=static --ignore=staticfiles --ignore=test-artifacts --ignore=docs
 	$(PY) manage.py compilemessages -l fr --ignore=.venv
 
 bench: install
