@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import member_views as views
+
+urlpatterns = [
+    path("", views.members, name="members"),
+    path("add/", views.member_add, name="member_add"),
+    path("<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+]
