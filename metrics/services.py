@@ -6,7 +6,7 @@ Celery, once the transaction has committed, to recompute the KPIs (metrics.recom
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -297,3 +297,325 @@ def metric_save(*, organization: Organization, metric: Metric | None = None, **f
     if old is not None and old[1] != metric.rollup:
         kpis_mark_all_stale(organization=organization)
     return metric
+
+
+# --- Data entry: one cell, a pasted block, a target ---------------------------------------
+
+
+@dataclass(frozen=True)
+class CellState:
+    """What a cell holds now: its value (None when empty), version, and who set it when."""
+
+    metric_id: int
+    month: date
+    value: Decimal | None
+    version: int  # 0 when the cell is empty
+    updated_by: AbstractBaseUser | None = None
+    updated_at: datetime | None = None
+    source: str = ""
+
+
+class Conflict(Exception):
+    """Someone else changed the value(s) since they were read: nothing was written.
+
+    ``cells`` holds the current state of every cell that changed; for a single cell the
+    shortcuts ``value``, ``version``, ``updated_by`` and ``updated_at`` read the first one.
+    """
+
+    def __init__(self, cells: list[CellState]) -> None:
+        super().__init__(f"{len(cells)} value(s) changed meanwhile.")
+        self.cells = cells
+
+    @property
+    def current(self) -> CellState:
+        return self.cells[0]
+
+    @property
+    def value(self) -> Decimal | None:
+        return self.current.value
+
+    @property
+    def version(self) -> int:
+        return self.current.version
+
+    @property
+    def updated_by(self) -> AbstractBaseUser | None:
+        return self.current.updated_by
+
+    @property
+    def updated_at(self) -> datetime | None:
+        return self.current.updated_at
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """A value typed or pasted into the grid, with the version the person saw."""
+
+    metric_id: int
+    month: date
+    value: Decimal | None
+    expected_version: int
+
+
+ENTRY_QUANTUM = Decimal("0.000001")
+ENTRY_LIMIT = Decimal("1e14")  # MetricEntry.value: 20 digits, 6 of them decimals
+
+
+def entry_value_check(*, metric: Metric, value: Decimal | None) -> Decimal | None:
+    """The value as stored (rounded to the column's 6 decimals), or ValidationError."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext
+
+    if value is None:
+        return None
+    if not value.is_finite() or abs(value) >= ENTRY_LIMIT:
+        raise ValidationError(gettext("This number is too large."), code="too_large")
+    if value < 0 and not metric.allows_negative:
+        if metric.kind == "money":
+            message = gettext("An amount cannot be negative.")
+        else:
+            message = gettext("A count cannot be negative.")
+        raise ValidationError(message, code="negative")
+    return value.quantize(ENTRY_QUANTUM)
+
+
+def _cell_state(entry: MetricEntry | None, metric_id: int, month: date) -> CellState:
+    if entry is None:
+        return CellState(metric_id, month, None, 0)
+    return CellState(
+        metric_id,
+        month,
+        entry.value,
+        entry.version,
+        entry.updated_by,
+        entry.updated_at,
+        entry.source,
+    )
+
+
+def _same_value(a: Decimal | None, b: Decimal | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.compare(b) == 0
+
+
+def _is_own_form_write(entry: MetricEntry | None, user: AbstractBaseUser | None) -> bool:
+    # A person saving the same cell twice in a row (their first save still on its way when
+    # they typed again) is not a conflict: the version they hold is one of their own.
+    return (
+        entry is not None
+        and user is not None
+        and entry.source == Source.FORM
+        and entry.updated_by_id == user.pk
+    )
+
+
+def _renumber_new_entries(*, organization: Organization, campaign: Campaign, keys) -> None:
+    """A value deleted then typed again must not get back a version someone still holds
+    (1): a new entry's version is the number of changes its cell has ever had."""
+    from django.db.models import Count
+
+    keys = set(keys)
+    if not keys:
+        return
+    counts = {
+        (row["metric_id"], row["month"]): row["n"]
+        for row in ValueChange.objects.filter(
+            organization=organization,
+            campaign=campaign,
+            metric_id__in={k[0] for k in keys},
+            month__in={k[1] for k in keys},
+        )
+        .values("metric_id", "month")
+        .annotate(n=Count("id"))
+    }
+    entries = [
+        e
+        for e in MetricEntry.objects.filter(
+            organization=organization,
+            campaign=campaign,
+            metric_id__in={k[0] for k in keys},
+            month__in={k[1] for k in keys},
+        )
+        if (e.metric_id, e.month) in keys and counts.get((e.metric_id, e.month), 1) > e.version
+    ]
+    for entry in entries:
+        entry.version = counts[(entry.metric_id, entry.month)]
+    MetricEntry.objects.bulk_update(entries, ["version"])
+
+
+def entries_set(
+    *,
+    organization: Organization,
+    campaign: Campaign,
+    cells: Iterable[CellWrite],
+    user: AbstractBaseUser | None,
+    source: str = Source.FORM,
+) -> WriteResult:
+    """Save grid cells as one change, or nothing: optimistic concurrency on every cell.
+
+    Raises Conflict (with every cell someone else changed since it was read) and
+    ValidationError (a negative count or amount...) before anything is written. A cell
+    whose value already is the one written is never a conflict.
+    """
+    from django.core.exceptions import ValidationError
+
+    cells = list(cells)
+    if campaign.organization_id != organization.pk:
+        raise ValueError("Campaign of another organization.")
+    metrics = {m.pk: m for m in Metric.objects.filter(organization=organization)}
+    if any(c.metric_id not in metrics for c in cells):
+        raise ValueError("Metrics of another organization.")
+    writes: list[ValueWrite] = []
+    for c in cells:
+        try:
+            value = entry_value_check(metric=metrics[c.metric_id], value=c.value)
+        except ValidationError as error:
+            raise ValidationError({f"{c.metric_id}:{c.month:%Y-%m}": error.messages}) from None
+        writes.append(ValueWrite(campaign.pk, c.metric_id, c.month, value))
+    with transaction.atomic():
+        # Writers of one campaign queue here, so two first values of an empty cell cannot
+        # both be created; entries_write then locks the entries themselves. NO KEY UPDATE:
+        # rows referencing the campaign (KPI values of a running recompute) are not blocked.
+        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign.pk).first()
+        keys = {(c.metric_id, c.month) for c in cells}
+        current = {
+            (e.metric_id, e.month): e
+            for e in MetricEntry.objects.select_related("updated_by")
+            .filter(
+                organization=organization,
+                campaign=campaign,
+                metric_id__in={k[0] for k in keys},
+                month__in={k[1] for k in keys},
+            )
+            .select_for_update(of=("self",))
+            if (e.metric_id, e.month) in keys
+        }
+        conflicts = []
+        for c, w in zip(cells, writes, strict=True):
+            entry = current.get((c.metric_id, c.month))
+            version = entry.version if entry else 0
+            if (
+                version != c.expected_version
+                and not _same_value(entry.value if entry else None, w.value)
+                and not _is_own_form_write(entry, user)
+            ):
+                conflicts.append(_cell_state(entry, c.metric_id, c.month))
+        if conflicts:
+            raise Conflict(conflicts)
+        result = entries_write(organization=organization, writes=writes, user=user, source=source)
+        _renumber_new_entries(
+            organization=organization,
+            campaign=campaign,
+            keys={
+                (w.metric_id, w.month)
+                for w in writes
+                if w.value is not None and (w.metric_id, w.month) not in current
+            },
+        )
+    return result
+
+
+def entry_set(
+    *,
+    organization: Organization,
+    campaign: Campaign,
+    metric: Metric,
+    month: date,
+    value: Decimal | None,
+    expected_version: int,
+    user: AbstractBaseUser | None,
+    source: str = Source.FORM,
+) -> CellState:
+    """Save one grid cell (None empties it) if nobody changed it since version
+    ``expected_version`` was read (0: it was empty). Raises Conflict, or ValidationError
+    for a value the metric cannot take. Returns the cell as now stored."""
+    from django.core.exceptions import ValidationError
+
+    if metric.organization_id != organization.pk:
+        raise ValueError("Metric of another organization.")
+    try:
+        entries_set(
+            organization=organization,
+            campaign=campaign,
+            cells=[CellWrite(metric.pk, month, value, expected_version)],
+            user=user,
+            source=source,
+        )
+    except ValidationError as error:
+        raise ValidationError(error.messages[0]) from None
+    entry = (
+        MetricEntry.objects.select_related("updated_by")
+        .filter(organization=organization, campaign=campaign, metric=metric, month=month)
+        .first()
+    )
+    return _cell_state(entry, metric.pk, month)
+
+
+def entries_paste(
+    *,
+    organization: Organization,
+    campaign: Campaign,
+    cells: Iterable[CellWrite],
+    user: AbstractBaseUser | None,
+) -> WriteResult:
+    """Save a block pasted into the grid, checked as a whole: all its cells or none.
+    Raises Conflict listing the cells changed since the block was previewed."""
+    return entries_set(
+        organization=organization, campaign=campaign, cells=cells, user=user, source=Source.FORM
+    )
+
+
+@transaction.atomic
+def target_set(
+    *,
+    organization: Organization,
+    kpi: KPI,
+    campaign: Campaign | None,
+    month: date,
+    value: Decimal | None,
+    expected: Decimal | None,
+) -> Decimal | None:
+    """Set (None: remove) a KPI's target for a month, for one campaign or all of them.
+
+    Targets carry no version: ``expected`` is the target the person saw, and a different
+    stored one raises Conflict (with no author: targets do not record who set them).
+    """
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext
+
+    from .models import Target
+
+    if kpi.organization_id != organization.pk or (
+        campaign is not None and campaign.organization_id != organization.pk
+    ):
+        raise ValueError("KPI or campaign of another organization.")
+    if month.day != 1:
+        raise ValueError("A month starts on its first day.")
+    if value is not None:
+        if not value.is_finite() or abs(value) >= ENTRY_LIMIT:
+            raise ValidationError(gettext("This number is too large."), code="too_large")
+        if value < 0 and kpi.unit not in ("percent", "points"):
+            raise ValidationError(gettext("This target cannot be negative."), code="negative")
+        value = value.quantize(ENTRY_QUANTUM)
+    KPI.objects.select_for_update(no_key=True).filter(pk=kpi.pk).first()  # writers queue
+    target = (
+        Target.objects.select_for_update()
+        .filter(organization=organization, kpi=kpi, campaign=campaign, month=month)
+        .first()
+    )
+    current = target.value if target else None
+    if _same_value(current, value):
+        return current
+    if not _same_value(current, expected):
+        raise Conflict([CellState(kpi.pk, month, current, 1 if target else 0)])
+    if value is None:
+        target.delete()
+    elif target is None:
+        Target.objects.create(
+            organization=organization, kpi=kpi, campaign=campaign, month=month, value=value
+        )
+    else:
+        target.value = value
+        target.save(update_fields=["value"])
+    return value
