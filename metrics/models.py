@@ -187,11 +187,13 @@ class Source(models.TextChoices):
 class MetricEntry(models.Model):
     """One value of one metric for one campaign and one month."""
 
+    # Indexes are few on purpose (an import writes a million of these): the organization is
+    # served by entry_org_month, the campaign by the unique constraint.
     organization = models.ForeignKey(
-        "kpiboard.Organization", on_delete=models.CASCADE, related_name="entries"
+        "kpiboard.Organization", on_delete=models.CASCADE, related_name="entries", db_index=False
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="entries"
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="entries", db_index=False
     )
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="entries")
     month = models.DateField(_("month"))
@@ -200,11 +202,24 @@ class MetricEntry(models.Model):
     kind = models.CharField(max_length=10, choices=MetricKind.choices, editable=False)
     version = models.PositiveIntegerField(default=1)
     source = models.CharField(max_length=6, choices=Source.choices, default=Source.FORM)
+    # Who and which import last changed it: bookkeeping, kept consistent by Django's
+    # on_delete, without a per-row foreign-key check on every imported value.
     import_batch = models.ForeignKey(
-        "imports.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "imports.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     updated_at = models.DateTimeField(_("last changed"))
 
