@@ -2,7 +2,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from campaigns import selectors as campaign_selectors
+from dashboards import figures
+from dashboards import selectors as dashboard_selectors
+from dashboards.views import Board
+from metrics import selectors as kpi_selectors
+from metrics.models import KPI
+from metrics.periods import add_months
+from metrics.recompute import ALL
 
 from .tenancy import org_view, user_memberships
 
@@ -18,15 +24,57 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("overview", org_slug=last if last in slugs else slugs[0])
 
 
+OVERVIEW_SECTIONS = {
+    "summary": {"period", "compare", "scope"},
+    "tiles": {"period", "compare", "scope"},
+    "objectives": {"period", "scope"},
+    "campaigns": {"period", "scope"},
+}
+
+
 @org_view()
 def overview(request: HttpRequest) -> HttpResponse:
-    organization = request.organization
-    context = {
-        "nav_active": "overview",
-        "objectives": campaign_selectors.objectives_for_overview(organization=organization),
-        "campaigns": campaign_selectors.campaigns_for_overview(organization=organization),
-    }
-    return render(request, "kpiboard/overview.html", context)
+    """The organization at a glance: a tile per followed KPI, the objectives, the campaigns'
+    spend vs budget, for a period, against a comparison, for all campaigns or some."""
+    board = Board(request)
+    organization, filters = board.organization, board.filters
+    wanted = board.wanted(OVERVIEW_SECTIONS)
+    context = {"nav_active": "overview", "sections": list(OVERVIEW_SECTIONS)}
+    if "tiles" in wanted:
+        kpis = list(KPI.objects.filter(organization=organization, followed=True))
+        cards = dashboard_selectors.kpi_cards(organization=organization, kpis=kpis, filters=filters)
+        context["cards"] = cards
+        context["sparks"] = {
+            card.kpi.pk: figures.sparkline_figure(
+                id=f"spark-{card.kpi.code}",
+                name=card.kpi.label,
+                months=card.months,
+                values=card.series,
+                unit=board.unit(card.kpi),
+                direction=card.kpi.direction,
+            )
+            for card in cards
+        }
+    if "objectives" in wanted:
+        objectives = [
+            o
+            for o in dashboard_selectors.objectives_of(organization=organization)
+            if filters.scope == ALL
+            or any(dashboard_selectors.in_scope(c, filters.scope) for c in o.campaigns.all())
+        ]
+        context["progress"] = kpi_selectors.objective_progress(
+            organization=organization,
+            objectives=objectives,
+            today=add_months(filters.period.end, 1),
+        )
+    if "campaigns" in wanted:
+        context["spend"] = dashboard_selectors.spend_by_campaign(
+            organization=organization,
+            campaigns=board.campaigns,
+            period=filters.period,
+            scope=filters.scope,
+        )
+    return board.render("kpiboard/overview.html", context, wanted)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
