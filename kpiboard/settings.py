@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "metrics",
     "campaigns",
     "imports",
+    "dashboards",
+    "boards",
 ]
 
 MIDDLEWARE = [
@@ -169,8 +171,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 # Celery: no broker means tasks run inline, in the process that enqueued them.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not env("CELERY_BROKER_URL")
+# Inline tasks still build a producer: give them an in-process broker, not the default AMQP
+# on localhost.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -11,6 +11,8 @@ organization_patterns = [
     path("catalog/", include("metrics.catalog_urls")),
     path("members/", include("kpiboard.member_urls")),
     path("imports/", include("imports.urls")),
+    path("", include("dashboards.urls")),
+    path("boards/", include("boards.urls")),
 ]
 
 urlpatterns = [
@@ -20,5 +22,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("o/<slug:org_slug>/", include(organization_patterns)),
+    path("screen/", include("boards.screen_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,9 @@ from campaigns.models import Campaign
 from kpiboard.models import Role
 from kpiboard.services import membership_set, organization_create
 
+# One Playwright instance per test process, shared by every package that drives chromium.
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):

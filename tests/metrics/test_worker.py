@@ -18,6 +18,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from kpiboard.celery import app
 from metrics.models import KPIValue, StaleMark
@@ -87,11 +88,21 @@ def broker():
         pytest.fail(f"Redis is needed at {BROKER_URL} (make test starts it): {error}")
     client.flushdb()
     saved = (app.conf.broker_url, app.conf.task_always_eager)
+    reset_connections()
     app.conf.broker_url = BROKER_URL
     app.conf.task_always_eager = False
     yield client
+    reset_connections()
     app.conf.broker_url, app.conf.task_always_eager = saved
     client.flushdb()
+
+
+def reset_connections():
+    """Forget connections made with another broker setting earlier in this process (kombu
+    keeps pools in a registry of its own, besides the app's)."""
+    kombu_pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -139,11 +150,6 @@ def test_the_sweep_repairs_what_a_worker_killed_mid_task_left(workers, org, camp
     # Hold the organization's lock (as a running recompute does) so that the task blocks
     # inside its transaction. NO KEY UPDATE, like the recompute: writes are not blocked.
     db = settings.DATABASES["default"]
-    blocker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
-    blocker.execute(
-        "SELECT id FROM kpiboard_organization WHERE id = %s FOR NO KEY UPDATE", [org.pk]
-    )
-    write_cac_inputs(org, campaign)
 
     def task_is_waiting():
         with connection.cursor() as cursor:
@@ -154,10 +160,16 @@ def test_the_sweep_repairs_what_a_worker_killed_mid_task_left(workers, org, camp
             )
             return cursor.fetchone()[0] > 0
 
-    wait_for(task_is_waiting, 30, "the task to be running (blocked on the lock)")
-    first.kill()
-    blocker.rollback()
-    blocker.close()
+    blocker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+    try:
+        blocker.execute(
+            "SELECT id FROM kpiboard_organization WHERE id = %s FOR NO KEY UPDATE", [org.pk]
+        )
+        write_cac_inputs(org, campaign)
+        wait_for(task_is_waiting, 60, "the task to be running (blocked on the lock)")
+        first.kill()
+    finally:
+        blocker.close()  # releases the lock, whatever happened
 
     # The killed task committed nothing: the change is still marked, nothing is computed.
     assert StaleMark.objects.filter(organization=org).exists()
