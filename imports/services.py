@@ -903,8 +903,8 @@ def import_undo(
         MetricEntry.objects.filter(organization=organization, value=OuterRef("new_value"), **cell)
     )
     kept = changes.exclude(still_imported).count()
-    # Values the import added without a history row (the PostgreSQL path) are still at their
-    # first version and still name the import, unless changed since.
+    # Values added by imports made before additions were kept in the history: they are
+    # still at their first version and still name the import, unless changed since.
     added = MetricEntry.objects.filter(
         organization=organization, import_batch=batch, version=1
     ).exclude(

@@ -2,12 +2,10 @@
 
 On PostgreSQL they are streamed with COPY into a TEMP table, so a file of any length costs
 bounded memory, then compared with the stored values and merged in a few set-based
-statements (INSERT ... SELECT, INSERT ... ON CONFLICT). Every value the import replaces is
-kept in the history (ValueChange, old and new); a value it adds has no previous value and
-is not copied there (the entry itself names its import and version 1), which halves the
-cost of a first import: each history row costs eight index updates and four foreign-key
-checks. Elsewhere (the embedded SQLite mode, small files) the values wait in a list and go
-through metrics.services.entries_write, which records additions too.
+statements (INSERT ... SELECT, INSERT ... ON CONFLICT). Every value the import adds or
+replaces is kept in the history (ValueChange, old and new), like every other change.
+Elsewhere (the embedded SQLite mode, small files) the values wait in a list and go through
+metrics.services.entries_write, which records the same history.
 
 Campaigns the file names but the organization lacks are staged under negative ids, replaced
 by the real ones when the campaigns are created, at apply time.
@@ -267,7 +265,6 @@ class PostgresStager:
                 " old_value, new_value, changed_by_id, changed_at, source, import_batch_id)"
                 " SELECT %(organization)s, campaign_id, metric_id, month, old_value, value,"
                 " %(user)s, %(now)s, %(source)s, %(batch)s FROM {changes}"
-                " WHERE old_value IS NOT NULL"
             ),
             params,
         )

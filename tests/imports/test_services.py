@@ -737,7 +737,7 @@ def test_undo_keeps_values_changed_since_the_import(org, spring, metric, editor,
         ("Spring sale", "clicks", "2025-02"): D("8"),
     }
     assert undone.restored == 1
-    assert undone.kept == (1 if stager_kind == "postgresql" else 2)
+    assert undone.kept == 2  # both paths keep additions in the history too
 
 
 def test_undo_of_another_organization_s_import_is_impossible(org, other_org, spring, editor):
@@ -755,3 +755,16 @@ def test_campaigns_of_another_organization_are_unknown(org, other_org):
     check = check_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Theirs,1\n"))
 
     assert codes(check.problems) == ["unknown_campaign"]
+
+
+def test_values_an_import_adds_are_in_the_history_too(org, spring, metric, editor, stager_kind):
+    result = run_file(
+        org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"), user=editor
+    )
+    change = ValueChange.objects.get(import_batch=result.batch)
+    assert (change.metric, change.old_value, change.new_value, change.changed_by) == (
+        metric("clicks"),
+        None,
+        D("12"),
+        editor,
+    )
