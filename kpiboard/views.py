@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -10,6 +11,8 @@ from metrics.models import KPI
 from metrics.periods import add_months
 from metrics.recompute import ALL
 
+from .forms import OrganizationForm
+from .services import organization_create
 from .tenancy import org_view, user_memberships
 
 
@@ -75,6 +78,21 @@ def overview(request: HttpRequest) -> HttpResponse:
             scope=filters.scope,
         )
     return board.render("kpiboard/overview.html", context, wanted)
+
+
+@login_required
+def organization_new(request: HttpRequest) -> HttpResponse:
+    """Anyone with an account may start an organization; they become its first admin."""
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = organization_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            return redirect("overview", org_slug=organization.slug)
+    return render(request, "kpiboard/organization_new.html", {"form": form})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

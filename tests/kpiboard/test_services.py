@@ -73,3 +73,32 @@ def test_admin_creates_organizations_through_the_same_service(client, django_use
     assert response.status_code == 302, response.text[:2000]
     assert response["Location"] == "/admin/kpiboard/organization/"
     assert Organization.objects.get(slug="via-admin").kpis.count() == len(catalog.KPIS)
+
+
+def test_anyone_logged_in_starts_an_organization_and_becomes_its_admin(client, viewer):
+    client.force_login(viewer)
+    response = client.post("/organizations/new/", {
+        "name": "Fresh", "slug": "fresh", "currency": "usd", "language": "en",
+        "fiscal_year_start_month": 4,
+    })  # fmt: skip
+    assert response["Location"] == "/o/fresh/"
+    organization = Organization.objects.get(slug="fresh")
+    assert (organization.currency, organization.fiscal_year_start_month) == ("USD", 4)
+    assert organization.kpis.count() == len(catalog.KPIS)
+    assert Membership.objects.get(organization=organization, user=viewer).role == "admin"
+
+
+def test_a_refused_organization_form_keeps_what_was_typed(client, org, viewer):
+    client.force_login(viewer)
+    response = client.post("/organizations/new/", {
+        "name": "Copy", "slug": org.slug, "currency": "EURO", "language": "fr",
+        "fiscal_year_start_month": 1,
+    })  # fmt: skip
+    assert response.status_code == 200
+    assert 'value="Copy"' in response.text
+    assert "This address is taken." in response.text
+    assert Organization.objects.filter(name="Copy").count() == 0
+
+
+def test_creating_an_organization_needs_an_account(client, db):
+    assert client.get("/organizations/new/")["Location"].startswith("/accounts/login/")
