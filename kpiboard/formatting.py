@@ -47,9 +47,10 @@ def money(
     pattern = _with_decimals(locale.currency_formats["standard"].pattern, decimals)
     text = format_currency(value, currency, format=pattern, locale=locale, currency_digits=False)
     symbol = get_currency_symbol(currency, locale)
-    if symbol[-1:].isalpha() and text.startswith(symbol):
-        # CLDR's currency spacing: "CHF 3,333.33", not "CHF3,333.33".
-        text = symbol + "\u00a0" + text[len(symbol) :]
+    sign, body = (text[0], text[1:]) if text[:1] in "-\u2212" else ("", text)
+    if symbol[-1:].isalpha() and body.startswith(symbol):
+        # CLDR's currency spacing: "CHF 3,333.33" and "-CHF 3,333.33", not "CHF3,333.33".
+        text = sign + symbol + "\u00a0" + body[len(symbol) :]
     return text
 
 

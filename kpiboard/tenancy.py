@@ -35,7 +35,8 @@ def org_view(role: str = Role.VIEWER) -> Callable:
                 raise PermissionDenied
             request.organization = membership.organization
             request.membership = membership
-            request.session["last_org"] = org_slug
+            if request.session.get("last_org") != org_slug:  # no session write per page
+                request.session["last_org"] = org_slug
             if LANGUAGE_COOKIE_NAME not in request.COOKIES:
                 # The person has not chosen a language: the organization's default applies.
                 translation.activate(membership.organization.language)
