@@ -85,8 +85,7 @@ def run() -> None:
     report("recompute.entries_one_org", MetricEntry.objects.filter(organization=big[0]).count(),
            "entries")  # fmt: skip
 
-    for org in [small, *big[1:]]:
-        kpis_recompute_all(organization=org)
+    kpis_recompute_all(organization=small)
     started = time.perf_counter()
     values = kpis_recompute_all(organization=big[0])
     report("recompute.full_one_org_first", time.perf_counter() - started, "s")

@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns.forms import add_service_errors
@@ -39,18 +39,18 @@ from .filters import Filters, default_month, month_key, parse_month
 from .forms import BenchmarkForm
 
 PERIOD_CHOICES = [
-    ("month", _lazy("Month")),
-    ("quarter", _lazy("Quarter")),
-    ("year", _lazy("Year")),
-    ("ytd", _lazy("Year to date")),
-    ("r12", _lazy("Rolling 12 months")),
-    ("custom", _lazy("Custom range")),
+    ("month", gettext_lazy("Month")),
+    ("quarter", gettext_lazy("Quarter")),
+    ("year", gettext_lazy("Year")),
+    ("ytd", gettext_lazy("Year to date")),
+    ("r12", gettext_lazy("Rolling 12 months")),
+    ("custom", gettext_lazy("Custom range")),
 ]
 COMPARE_CHOICES = [
-    ("previous", _lazy("Previous period")),
-    ("last_year", _lazy("Same period last year")),
-    ("target", _lazy("Target")),
-    ("custom", _lazy("Another period")),
+    ("previous", gettext_lazy("Previous period")),
+    ("last_year", gettext_lazy("Same period last year")),
+    ("target", gettext_lazy("Target")),
+    ("custom", gettext_lazy("Another period")),
 ]
 WINDOW = 24  # months a time series shows at least (more for a longer period)
 MAX_BARS = 15

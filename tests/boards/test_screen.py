@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -191,6 +192,12 @@ def test_a_screen_notes_when_it_was_last_used(client, link):
 
 
 # Rate limits
+
+
+@pytest.fixture(autouse=True)
+def one_rate_window(monkeypatch):
+    """Keep the limiter's clock inside one fixed window, so that no count is reset midway."""
+    monkeypatch.setattr("boards.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_030.0))
 
 
 def test_requests_by_token_are_rate_limited(client, settings, link):
