@@ -10,5 +10,6 @@ def tenancy(request):
         "membership": membership,
         "can_edit": bool(membership and membership.has_role("editor")),
         "is_admin": bool(membership and membership.has_role("admin")),
-        "memberships": user_memberships(request.user) if hasattr(request, "user") else [],
+        "memberships": getattr(request, "memberships", None)
+        or (user_memberships(request.user) if hasattr(request, "user") else []),
     }

@@ -24,11 +24,11 @@ def org_view(role: str = Role.VIEWER) -> Callable:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, org_slug: str, *args, **kwargs) -> HttpResponse:
-            membership = (
-                Membership.objects.select_related("organization")
-                .filter(user=request.user, organization__slug=org_slug)
-                .first()
-            )
+            # One query for the person's memberships: the one asked for, and the switcher's
+            # list that the context processor would otherwise read again.
+            memberships = user_memberships(request.user)
+            membership = next((m for m in memberships if m.organization.slug == org_slug), None)
+            request.memberships = memberships
             if membership is None:
                 raise Http404("No such organization.")
             if not membership.has_role(role):
