@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .data_version import organization_data_changed
 from .models import Membership, Organization
 from .services import organization_create
 
@@ -20,6 +21,8 @@ class OrganizationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            # Currency, language, fiscal year, thresholds: every page shows them.
+            organization_data_changed(organization_id=obj.pk)
             return
         # A new organization gets the standard catalog: the same service as everywhere.
         created = organization_create(
