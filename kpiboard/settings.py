@@ -132,6 +132,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The person arrives with their memberships (one query per page). ModelBackend stays listed
+# for the sessions opened before it: they keep working, with one query more.
+AUTHENTICATION_BACKENDS = [
+    "kpiboard.backends.MembershipsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
