@@ -8,7 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -269,6 +271,21 @@ def test_the_organizations_settings_show_at_once(login, viewer, org, two_years):
     assert "Amounts in EUR." in main(client, url("overview"))
     Organization.objects.filter(pk=org.pk).update(currency="CHF")
     assert "Amounts in CHF." in main(client, url("overview"))
+
+
+def test_an_edit_in_the_django_admin_shows_at_once(client, viewer, org, campaign, two_years):
+    root = get_user_model().objects.create_superuser("root", password="pw-root")
+    client.force_login(viewer)
+    assert "Spring sale" in main(client, url("overview"))
+    admin = Client()
+    admin.force_login(root)
+    response = admin.post(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        {"organization": org.pk, "name": "Admin sale", "channel": campaign.channel,
+         "market": "France", "start_date": "2025-01-01", "end_date": "", "budget": "10000"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert "Admin sale" in main(client, url("overview"))
 
 
 def test_an_import_and_its_undo_show_at_once(login, viewer, editor, org, campaign, two_years):
