@@ -52,7 +52,9 @@ def envcache(name: str) -> dict:
     if raw in ("", "locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kpiboard"}
     if scheme in ("redis", "rediss", "unix"):
-        return {"BACKEND": "kpiboard.cache.RedisCache", "LOCATION": raw}
+        # A Redis that stops answering fails requests after two seconds, not a worker's life.
+        options = {"socket_connect_timeout": 2, "socket_timeout": 2}
+        return {"BACKEND": "kpiboard.cache.RedisCache", "LOCATION": raw, "OPTIONS": options}
     if raw == "dummy://":
         return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     raise ImproperlyConfigured(
