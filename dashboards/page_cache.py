@@ -119,13 +119,12 @@ def _canonical(query: str) -> str:
 
 @cache
 def release() -> str:
-    """A digest of what renders the pages (templates, translations, code, static files whose
-    addresses they hold), read once per process: pages cached by another version of kpiboard
-    are not served by this one."""
+    """A digest of what renders the pages (templates, translations, code), read once per
+    process: pages cached by another version of kpiboard are not served by this one. (What
+    is kept holds no static file's address: those are in the layout.)"""
     root = Path(settings.BASE_DIR)
     digest = hashlib.sha256()
-    patterns = ("templates/**/*.html", "locale/**/*.mo", "*/*.py", "*/templatetags/*.py",
-                "static/**/*")  # fmt: skip
+    patterns = ("templates/**/*.html", "locale/**/*.mo", "*/*.py", "*/templatetags/*.py")
     for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
         if ".venv" in path.parts or not path.is_file():
             continue

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_delete, campaign_save, objective_delete, objective_save
+from dashboards import page_cache
 from dashboards.services import benchmark_delete, benchmark_save
 from imports.services import ImportOptions, import_run, import_undo
 from kpiboard.data_version import organization_data_changed
@@ -154,6 +155,15 @@ def test_an_htmx_swap_and_the_whole_page_are_kept_apart(login, viewer, org, two_
         # The same address asked by a link from another page: the whole page.
         other = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/o/acme/kpis/"}
         assert client.get(swap, **other).content.decode().startswith("<!doctype html>")
+
+
+def test_another_release_of_kpiboard_renders_its_pages_again(
+    login, viewer, org, two_years, monkeypatch
+):
+    client = login(viewer)
+    main(client, url("overview"))
+    monkeypatch.setattr(page_cache, "release", lambda: "a-new-release")
+    assert len(queries(client, url("overview"))) > 5
 
 
 def test_parameters_in_another_order_are_the_same_page(login, viewer, org, two_years):
