@@ -6,7 +6,7 @@ PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kpiboard
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: install run test lint format bench messages demo clean
+.PHONY: install run test screenshots lint format bench messages demo clean
 
 install: $(VENV)/.installed
 	@scripts/system-deps.sh
@@ -36,6 +36,13 @@ test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# The browser tests again, saving a full-page screenshot of every page they visit, in both
+# languages and both widths, under test-artifacts/ for a person to look at.
+screenshots: install
+	@scripts/ensure-services.sh
+	SCREENSHOTS=1 DATABASE_URL=$(TEST_DATABASE_URL) TEST_BROKER_URL=$(TEST_BROKER_URL) \
+		$(PY) -m pytest -m browser -n 2 --dist loadgroup $(PYTEST_ARGS)
+
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -50,6 +57,7 @@ messages:
 	$(PY) manage.py compilemessages -l fr --ignore=.venv
 
 bench: install
+	@scripts/system-deps.sh wrk
 	@scripts/ensure-services.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# What the suite needs from Debian: chromium (browser tests) and gettext (messages).
+# What the suite needs from Debian: chromium (browser tests) and gettext (messages), plus
+# any package named as an argument whose command has the same name (`make bench`: wrk).
 # Installed when missing and when we may (root); otherwise say what is missing.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+for extra in "$@"; do
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing from Debian: ${missing[*]}"

@@ -7,9 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.test import Client
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
 # itself (fixtures, assertions) are still synchronous and safe.
@@ -55,11 +58,23 @@ def make_page(browser, live_server):
         page = context.new_page()
         page.set_default_timeout(10_000)
         if username:
-            page.goto(f"{live_server.url}/accounts/login/")
-            page.fill("#id_username", username)
-            page.fill("#id_password", password)
-            page.click("button[type=submit]")
-            page.wait_for_load_state("networkidle")
+            # Logged in as the login page would (the same credentials checked), without
+            # loading the page it redirects to: tests/browser/test_dashboards.py goes
+            # through the login form itself.
+            user = authenticate(username=username, password=password)
+            assert user is not None, f"{username} cannot log in with that password"
+            client = Client()
+            client.force_login(user)
+            context.add_cookies(
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                        "url": live_server.url,
+                        "httpOnly": True,
+                    }
+                ]
+            )
         return page
 
     yield make
@@ -67,8 +82,12 @@ def make_page(browser, live_server):
         context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot under test-artifacts/ for a person to look at."""
+def screenshot(page, name: str) -> Path | None:
+    """Save a screenshot under test-artifacts/ for a person to look at, when asked to
+    (`make screenshots`, or SCREENSHOTS=1): a full-page capture costs about a second, and
+    nobody looks at the ones a CI run would take. The checks around it always run."""
+    if os.environ.get("SCREENSHOTS", "") in ("", "0"):
+        return None
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from campaigns.models import Campaign
 from kpiboard.models import Role
@@ -27,6 +28,14 @@ def django_db_setup(django_db_setup):
             "Database tests run on PostgreSQL: set DATABASE_URL (make test does it).",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Django's default hasher spends ~0.4 s of CPU per password on purpose; tests create and
+    log in people by the hundred. MD5 here only (Django's own advice for test suites)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

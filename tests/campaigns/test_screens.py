@@ -54,8 +54,7 @@ def screenshot(page, name):
 
 
 def go(page, live_server, path):
-    page.goto(f"{live_server.url}/o/acme/{path}")
-    page.wait_for_load_state("networkidle")
+    page.goto(f"{live_server.url}/o/acme/{path}")  # waits for the load event
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -78,8 +77,8 @@ def test_screens(make_page, live_server, history, language, size):
     go(page, live_server, "campaigns/new/")
     page.fill("#id_name", "Spring sale")
     page.fill("#id_budget", "beaucoup")
-    page.click("#main form button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#main form button[type=submit]")
     assert page.input_value("#id_budget") == "beaucoup"
     screenshot(page, f"partb-campaign-form-errors-{tag}")
 
@@ -115,8 +114,8 @@ def test_screens(make_page, live_server, history, language, size):
 
     go(page, live_server, "members/")
     page.fill("#id_identifier", "nobody@example.com")
-    page.click(".add-member button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click(".add-member button[type=submit]")
     screenshot(page, f"partb-members-{tag}")
 
 

@@ -127,3 +127,16 @@ def test_the_switcher_lists_only_my_organizations(client, org, other_org, viewer
     page = client.get(f"/o/{org.slug}/").text
     assert f"/o/{org.slug}/" in page
     assert f"/o/{other_org.slug}/" not in page
+
+
+def test_the_organization_menu_offers_catalog_and_members_to_admins_only(
+    client, org, admin_user, editor
+):
+    catalog, members = f"/o/{org.slug}/catalog/", f"/o/{org.slug}/members/"
+    client.force_login(admin_user)
+    page = client.get(f"/o/{org.slug}/").text
+    assert f'href="{catalog}"' in page and f'href="{members}"' in page
+    client.force_login(editor)
+    page = client.get(f"/o/{org.slug}/").text
+    assert catalog not in page and members not in page
+    assert 'action="/accounts/logout/"' in page  # logging out is in the same menu
