@@ -84,8 +84,20 @@ def main() -> None:
         run(static_root)
     finally:
         shutil.rmtree(static_root, ignore_errors=True)
+        drop_cache_keys()
         if not REUSE:
             drop_database(DB)
+
+
+def drop_cache_keys() -> None:
+    """This run's keys in Redis (pages, and sessions that would otherwise stay two weeks)."""
+    if not SERVER_ENV["CACHE_URL"].startswith(("redis://", "rediss://", "unix://")):
+        return
+    import redis
+
+    server = redis.Redis.from_url(SERVER_ENV["CACHE_URL"])
+    for key in server.scan_iter(f"{SERVER_ENV['CACHE_KEY_PREFIX']}:*"):
+        server.delete(key)
 
 
 def _use_existing(name: str) -> None:
