@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kpiboard.concurrency import check_unchanged
+from kpiboard.data_version import organization_data_changed
 from kpiboard.models import Membership, Organization
 from metrics.models import KPI
 from metrics.services import kpis_mark_all_stale
@@ -83,6 +84,7 @@ def campaign_save(
     if old_channel is not None and old_channel != campaign.channel:
         # Its values now count in another channel's totals.
         kpis_mark_all_stale(organization=organization)
+    organization_data_changed(organization_id=organization.pk)
     return campaign
 
 
@@ -159,9 +161,11 @@ def objective_save(
     objective.save()
     if campaigns is not None:
         objective.campaigns.set(campaigns)
+    organization_data_changed(organization_id=organization.pk)
     return objective
 
 
 @transaction.atomic
 def objective_delete(*, organization: Organization, objective: Objective) -> None:
     _locked(Objective, organization, objective.pk).delete()
+    organization_data_changed(organization_id=organization.pk)

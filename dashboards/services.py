@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kpiboard.data_version import organization_data_changed
 from kpiboard.models import Organization
 from metrics.models import KPI, Benchmark
 from metrics.periods import month_start
@@ -47,9 +48,11 @@ def benchmark_save(
     )
     benchmark.full_clean(exclude=["organization", "kpi"])
     benchmark.save()
+    organization_data_changed(organization_id=organization.pk)
     return benchmark
 
 
 @transaction.atomic
 def benchmark_delete(*, organization: Organization, benchmark: Benchmark) -> None:
     Benchmark.objects.filter(organization=organization, pk=benchmark.pk).delete()
+    organization_data_changed(organization_id=organization.pk)

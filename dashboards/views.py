@@ -4,12 +4,15 @@ kpiboard.views, built on the same Board).
 Every page is a full page on a plain request. Its filter form and period links carry hx-get:
 on such a request the page compares the new view with the one the browser shows
 (HX-Current-URL) and sends back only the sections that depend on what changed, swapped out of
-band; the browser's URL becomes the view's canonical URL (HX-Push-Url)."""
+band; the browser's URL becomes the view's canonical URL (HX-Push-Url).
+
+A page is rendered once per view of the data and served from the cache until the data
+changes (dashboards.page_cache); only the layout around it is rendered on every request."""
 
 from datetime import date
 from decimal import Decimal
 from html import escape
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +20,6 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -37,6 +39,7 @@ from metrics.recompute import ALL
 from . import figures, selectors, services
 from .filters import Filters, default_month, month_key, parse_month
 from .forms import BenchmarkForm
+from .page_cache import Page, board_page, shown_query
 
 PERIOD_CHOICES = [
     ("month", gettext_lazy("Month")),
@@ -108,14 +111,11 @@ class Board:
         return filters.with_extra(**extra)
 
     def _previous(self) -> Filters | None:
-        htmx = getattr(self.request, "htmx", None)
-        if not htmx or htmx.history_restore_request or not htmx.current_url:
-            return None
-        current = urlsplit(htmx.current_url)
-        if current.path != self.request.path:
+        shown = shown_query(self.request)
+        if shown is None:
             return None
         query = QueryDict(mutable=True)
-        for name, value in parse_qsl(current.query, keep_blank_values=True):
+        for name, value in parse_qsl(shown, keep_blank_values=True):
             query.appendlist(name, value)
         return self.parse(query)
 
@@ -136,7 +136,9 @@ class Board:
         names = {name for name, needs in sections.items() if needs & self.changed}
         return names or set(sections)
 
-    def render(self, template: str, context: dict, wanted: set[str]) -> HttpResponse:
+    def page(self, template: str, title: str, context: dict, wanted: set[str]) -> Page:
+        """The page rendered: its content (the template's `content` partial), or on an htmx
+        swap the wanted sections, out of band."""
         filters, language = self.filters, self.language
         context = {
             "board": self,
@@ -157,12 +159,11 @@ class Board:
                 for name in context["sections"]
                 if name in wanted
             )
-            response = HttpResponse(html)
-            response["HX-Push-Url"] = self.request.path + self.filters.query()
-        else:
-            response = render(self.request, template, context)
-        patch_vary_headers(response, ["HX-Request", "HX-Current-URL"])
-        return response
+            push_url = self.request.path + self.filters.query()
+            return Page(template, title, "", mark_safe(html), push_url)  # noqa: S308
+        nav = render_to_string("components/nav.html", context, self.request)
+        content = render_to_string(f"{template}#content", context, self.request)
+        return Page(template, title, nav, content)
 
     @cached_property
     def steps(self) -> dict[str, dict]:
@@ -244,6 +245,10 @@ KPI_LIST_SECTIONS = {
 
 @org_view()
 def kpi_list(request: HttpRequest) -> HttpResponse:
+    return board_page(request, _kpi_list)
+
+
+def _kpi_list(request: HttpRequest) -> Page:
     board = Board(request)
     wanted = board.wanted(KPI_LIST_SECTIONS)
     kpis = list(KPI.objects.filter(organization=board.organization).order_by("position", "code"))
@@ -258,7 +263,7 @@ def kpi_list(request: HttpRequest) -> HttpResponse:
             if rows:
                 by_stage.append((label, rows))
         context["stages"] = by_stage
-    return board.render("dashboards/kpi_list.html", context, wanted)
+    return board.page("dashboards/kpi_list.html", _("KPIs"), context, wanted)
 
 
 # -------------------------------------------------------------------------------- KPI
@@ -274,6 +279,10 @@ KPI_SECTIONS = {
 
 @org_view()
 def kpi_detail(request: HttpRequest, kpi_id: int) -> HttpResponse:
+    return board_page(request, lambda request: _kpi_detail(request, kpi_id))
+
+
+def _kpi_detail(request: HttpRequest, kpi_id: int) -> Page:
     organization = request.organization
     kpi = get_object_or_404(KPI, organization=organization, pk=kpi_id)
     board = Board(request, extra={"by": ("campaign", "channel"), "inputs": ()})
@@ -306,7 +315,7 @@ def kpi_detail(request: HttpRequest, kpi_id: int) -> HttpResponse:
         context["bars"] = _kpi_bars(board, kpi, unit, context["by"])
     if "inputs" in wanted:
         context["inputs"] = _kpi_inputs(board, kpi)
-    return board.render("dashboards/kpi_detail.html", context, wanted)
+    return board.page("dashboards/kpi_detail.html", kpi.label, context, wanted)
 
 
 def _valid_in(benchmark: Benchmark, period: Period) -> bool:
@@ -538,6 +547,10 @@ MEASURES = ("spend", "revenue", "cac", "roi", "conversion_rate")
 
 @org_view()
 def channels(request: HttpRequest) -> HttpResponse:
+    return board_page(request, _channels)
+
+
+def _channels(request: HttpRequest) -> Page:
     board = Board(request, scope=ALL, extra={"measure": MEASURES})
     organization, filters = board.organization, board.filters
     wanted = board.wanted(CHANNEL_SECTIONS)
@@ -605,7 +618,7 @@ def channels(request: HttpRequest) -> HttpResponse:
             ],
             unit=unit,
         )
-    return board.render("dashboards/channels.html", context, wanted)
+    return board.page("dashboards/channels.html", _("Channels"), context, wanted)
 
 
 def _measure_label(code: str, kpis: dict[str, KPI], short: bool = False) -> str:
@@ -635,6 +648,10 @@ CAMPAIGN_SECTIONS = {
 
 @org_view()
 def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    return board_page(request, lambda request: _campaign_dashboard(request, campaign_id))
+
+
+def _campaign_dashboard(request: HttpRequest, campaign_id: int) -> Page:
     organization = request.organization
     campaign = get_object_or_404(Campaign, organization=organization, pk=campaign_id)
     scope = f"campaign:{campaign.pk}"
@@ -714,7 +731,7 @@ def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
                 steps=steps,
                 language=board.language,
             )
-    return board.render("dashboards/campaign.html", context, wanted)
+    return board.page("dashboards/campaign.html", campaign.name, context, wanted)
 
 
 def _sparks(board: Board, cards) -> dict[int, figures.Chart]:

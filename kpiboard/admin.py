@@ -1,7 +1,27 @@
 from django.contrib import admin
 
+from .data_version import organization_data_changed
 from .models import Membership, Organization
 from .services import organization_create
+
+
+class OrganizationDataAdmin(admin.ModelAdmin):
+    """The admin of something the dashboards show: a change moves the organization's data
+    version, as the services do, so that pages kept in the cache are rendered again."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        organization_data_changed(organization_id=obj.organization_id)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        organization_data_changed(organization_id=obj.organization_id)
+
+    def delete_queryset(self, request, queryset):
+        organization_ids = set(queryset.values_list("organization_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for organization_id in sorted(organization_ids):
+            organization_data_changed(organization_id=organization_id)
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,6 +40,8 @@ class OrganizationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            # Currency, language, fiscal year, thresholds: every page shows them.
+            organization_data_changed(organization_id=obj.pk)
             return
         # A new organization gets the standard catalog: the same service as everywhere.
         created = organization_create(

@@ -20,6 +20,7 @@ from metrics.models import KPI, Benchmark, Metric, MetricEntry, Source, Target
 from metrics.periods import add_months, month_range, month_start
 from metrics.services import ValueWrite, entries_write
 
+from .data_version import organization_data_changed
 from .models import Organization, Role
 from .services import membership_set, organization_create
 
@@ -346,6 +347,7 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
         counts["updated"] += result.updated
         _seed_objectives(organization, spec, campaigns, demo, last_month)
         _seed_targets_and_benchmarks(organization, spec)
+        organization_data_changed(organization_id=organization.pk)
     return counts
 
 

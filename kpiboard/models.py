@@ -110,3 +110,24 @@ class Membership(models.Model):
 
     def has_role(self, role: str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class DataVersion(models.Model):
+    """A number that changes, in the same transaction, with anything an organization's
+    dashboards show: values, stale marks, the recompute, the catalog, targets, objectives,
+    campaigns, benchmarks, settings. Cached pages are keyed by it.
+
+    A row of its own, not a column of Organization: the recompute holds the organization row
+    locked for its whole run, and writers must not queue behind it."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="data_version"
+    )
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("data version")
+        verbose_name_plural = _("data versions")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.version}"

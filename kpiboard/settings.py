@@ -44,6 +44,24 @@ def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def envcache(name: str) -> dict:
+    """A cache from its URL: redis://host:port/db (or rediss://, unix://), locmem:// (the
+    default: this process's memory), dummy:// (nothing kept)."""
+    raw = env(name).strip()
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if raw in ("", "locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kpiboard"}
+    if scheme in ("redis", "rediss", "unix"):
+        # A Redis that stops answering fails requests after two seconds, not a worker's life.
+        options = {"socket_connect_timeout": 2, "socket_timeout": 2}
+        return {"BACKEND": "kpiboard.cache.RedisCache", "LOCATION": raw, "OPTIONS": options}
+    if raw == "dummy://":
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a cache URL (redis://host:6379/1, locmem:// or dummy://)."
+    )
+
+
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
@@ -125,11 +143,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache keeps rendered dashboard pages (dashboards.page_cache) and, when it is shared by
+# every process (Redis), the sessions. Local memory, the default, is per process: right for
+# the embedded mode and the tests; a cached page is never served after a change either way
+# (the key holds the organization's data version, read from the database).
+CACHES = {
+    "default": {**envcache("CACHE_URL"), "KEY_PREFIX": env("CACHE_KEY_PREFIX", "kpiboard")},
+    # Pages never change under their key: each process also keeps the last ones it served.
+    "local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kpiboard-local",
+        "OPTIONS": {"MAX_ENTRIES": envint("PAGE_CACHE_LOCAL_ENTRIES", 100)},
+    },
+}
+CACHE_SHARED = CACHES["default"]["BACKEND"] == "kpiboard.cache.RedisCache"
+PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 3600)
+# Sessions read from the cache, written through to the database. Only with a shared cache: a
+# per-process cache would keep a session another process has ended (a log-out).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_SHARED
+    else "django.contrib.sessions.backends.db"
+)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# The person arrives with their memberships (one query per page). ModelBackend stays listed
+# for the sessions opened before it: they keep working, with one query more.
+AUTHENTICATION_BACKENDS = [
+    "kpiboard.backends.MembershipsBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LOGIN_URL = "login"
@@ -150,7 +198,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "kpiboard.storage.StaticFilesStorage"
             if not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )

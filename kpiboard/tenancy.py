@@ -50,10 +50,16 @@ def org_view(role: str = Role.VIEWER) -> Callable:
 
 
 def user_memberships(user) -> list[Membership]:
+    """The person's memberships with their organizations and the organizations' data
+    versions (what cached pages are keyed by): read with the person (kpiboard.backends), or
+    one query."""
     if not user.is_authenticated:
         return []
+    loaded = getattr(user, "loaded_memberships", None)
+    if loaded is not None:
+        return loaded
     return list(
-        Membership.objects.select_related("organization")
+        Membership.objects.select_related("organization", "organization__data_version")
         .filter(user=user)
         .order_by("organization__name")
     )

@@ -2,9 +2,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from dashboards import figures
 from dashboards import selectors as dashboard_selectors
+from dashboards.page_cache import Page, board_page
 from dashboards.views import Board
 from metrics import selectors as kpi_selectors
 from metrics.models import KPI
@@ -39,6 +41,10 @@ OVERVIEW_SECTIONS = {
 def overview(request: HttpRequest) -> HttpResponse:
     """The organization at a glance: a tile per followed KPI, the objectives, the campaigns'
     spend vs budget, for a period, against a comparison, for all campaigns or some."""
+    return board_page(request, _overview)
+
+
+def _overview(request: HttpRequest) -> Page:
     board = Board(request)
     organization, filters = board.organization, board.filters
     wanted = board.wanted(OVERVIEW_SECTIONS)
@@ -77,7 +83,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             period=filters.period,
             scope=filters.scope,
         )
-    return board.render("kpiboard/overview.html", context, wanted)
+    return board.page("kpiboard/overview.html", _("Overview"), context, wanted)
 
 
 @login_required

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from kpiboard.admin import OrganizationDataAdmin
+
 from .models import KPI, Benchmark, Metric, MetricAlias, Target
 
 
 @admin.register(Metric)
-class MetricAdmin(admin.ModelAdmin):
+class MetricAdmin(OrganizationDataAdmin):
     list_display = ["code", "label_en", "label_fr", "organization", "kind", "rollup"]
     list_filter = ["organization", "kind", "rollup"]
     search_fields = ["code", "label_en", "label_fr"]
@@ -17,19 +19,19 @@ class MetricAliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(KPI)
-class KPIAdmin(admin.ModelAdmin):
+class KPIAdmin(OrganizationDataAdmin):
     list_display = ["code", "label_en", "organization", "formula", "unit", "direction"]
     list_filter = ["organization", "unit", "stage", "indicator"]
     search_fields = ["code", "label_en", "label_fr"]
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(OrganizationDataAdmin):
     list_display = ["kpi", "campaign", "month", "value"]
     list_filter = ["organization"]
 
 
 @admin.register(Benchmark)
-class BenchmarkAdmin(admin.ModelAdmin):
+class BenchmarkAdmin(OrganizationDataAdmin):
     list_display = ["label", "kpi", "value", "period_start", "period_end"]
     list_filter = ["organization"]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from imports.parsing import normalize_header
 from kpiboard.concurrency import check_unchanged
+from kpiboard.data_version import organization_data_changed
 from kpiboard.models import Organization
 
 from .catalog_selectors import formula_users
@@ -134,6 +135,7 @@ def metric_delete(*, organization: Organization, metric: Metric) -> None:
             % {"code": metric.code, "count": count}
         )
     metric.delete()
+    organization_data_changed(organization_id=organization.pk)
 
 
 @transaction.atomic
@@ -183,3 +185,4 @@ def kpi_delete(*, organization: Organization, kpi: KPI) -> None:
         raise ValidationError(
             _("“%(code)s” cannot be deleted: other pages still use it.") % {"code": kpi.code}
         ) from None
+    organization_data_changed(organization_id=organization.pk)

@@ -25,6 +25,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from kpiboard.data_version import organization_data_changed
 from kpiboard.models import Organization
 
 from .formulas import Catalog, FormulaError, compile_catalog
@@ -471,6 +472,7 @@ def kpis_recompute_stale(*, organization_id: int) -> int:
             if cells:
                 count += recompute_cells(ctx, cells)
         StaleMark.objects.filter(id__in=[m[0] for m in marks]).delete()
+        organization_data_changed(organization_id=organization.pk)
         return count
 
 
@@ -481,4 +483,5 @@ def kpis_recompute_all(*, organization: Organization) -> int:
         ctx = load_context(organization)
         count = recompute_full(ctx)
         StaleMark.objects.filter(organization=organization).delete()
+        organization_data_changed(organization_id=organization.pk)
         return count

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from imports.parsing import normalize_header
+from kpiboard.data_version import organization_data_changed
 from kpiboard.models import Organization
 
 from . import catalog
@@ -111,6 +112,9 @@ def kpis_mark_stale(*, organization: Organization, cells: Iterable[tuple[int, da
 def schedule_recompute(*, organization_id: int) -> None:
     from .tasks import recompute_kpis
 
+    # Stale marks were just written (every path that writes them comes here): pages change
+    # ("Recomputing…"), and change again when the recompute ends.
+    organization_data_changed(organization_id=organization_id)
     transaction.on_commit(lambda: recompute_kpis.delay(organization_id))
 
 
@@ -254,6 +258,7 @@ def kpi_save(*, organization: Organization, kpi: KPI | None = None, **fields) ->
     if kpi.formula != old_formula:
         StaleMark.objects.create(organization=organization, kpi=kpi)
         schedule_recompute(organization_id=organization.pk)
+    organization_data_changed(organization_id=organization.pk)
     return kpi
 
 
@@ -296,6 +301,7 @@ def metric_save(*, organization: Organization, metric: Metric | None = None, **f
         MetricEntry.objects.filter(metric=metric).update(kind=metric.kind)
     if old is not None and old[1] != metric.rollup:
         kpis_mark_all_stale(organization=organization)
+    organization_data_changed(organization_id=organization.pk)
     return metric
 
 
@@ -618,4 +624,5 @@ def target_set(
     else:
         target.value = value
         target.save(update_fields=["value"])
+    organization_data_changed(organization_id=organization.pk)
     return value

@@ -38,6 +38,19 @@ def fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with nothing cached (rendered pages, sessions): the local-memory cache
+    lives as long as the test process."""
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        caches[alias].clear()
+    yield
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
 def make_user(username: str):
     return get_user_model().objects.create_user(username=username, password="pw-" + username)
 

@@ -39,3 +39,24 @@ def test_a_bad_boolean_names_the_variable():
 def test_migrations_match_the_models():
     result = manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout
+
+
+def test_a_cache_url_chooses_the_cache_and_redis_also_keeps_the_sessions():
+    show = "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
+    result = manage("shell", "-v", "0", "-c", show, CACHE_URL="redis://127.0.0.1:6379/3")
+    assert result.stdout.split() == [
+        "kpiboard.cache.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    ], result.stderr
+    result = manage("shell", "-v", "0", "-c", show, CACHE_URL="")
+    # Memory of one process: sessions stay in the database (a log-out ends them everywhere).
+    assert result.stdout.split() == [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.contrib.sessions.backends.db",
+    ], result.stderr
+
+
+def test_a_bad_cache_url_names_the_variable():
+    result = manage("check", CACHE_URL="memcached://127.0.0.1:11211")
+    assert result.returncode != 0
+    assert "CACHE_URL='memcached://127.0.0.1:11211' is not a cache URL" in result.stderr
