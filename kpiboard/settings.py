@@ -173,12 +173,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# The person arrives with their memberships (one query per page). ModelBackend stays listed
-# for the sessions opened before it: they keep working, with one query more.
-AUTHENTICATION_BACKENDS = [
-    "kpiboard.backends.MembershipsBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# The person arrives with their memberships (one query per page). The only backend: a failed
+# log-in hashes the password once, and a session opened through Django's ModelBackend
+# (before this one existed) asks its person to log in again.
+AUTHENTICATION_BACKENDS = ["kpiboard.backends.MembershipsBackend"]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

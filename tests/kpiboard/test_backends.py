@@ -1,8 +1,9 @@
 """The authentication backend reads the person with their memberships, their organizations
-and those's data versions, in one query; sessions opened before it keep working."""
+and those's data versions, in one query. It is the only backend."""
 
 import pytest
-from django.contrib.auth import SESSION_KEY
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.urls import reverse
 
 from kpiboard.backends import MembershipsBackend
@@ -55,7 +56,26 @@ def test_a_person_logs_in_with_a_password_through_it(client, viewer, org):
     assert client.get(reverse("overview", args=["acme"])).status_code == 200
 
 
-def test_a_session_opened_before_it_keeps_working(client, viewer, org):
-    client.force_login(viewer, backend="django.contrib.auth.backends.ModelBackend")
-    assert client.session[SESSION_KEY] == str(viewer.pk)
-    assert client.get(reverse("overview", args=["acme"])).status_code == 200
+def test_a_session_opened_through_another_backend_logs_in_again(client, viewer, org):
+    session = client.session
+    session[SESSION_KEY] = str(viewer.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = viewer.get_session_auth_hash()
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+    response = client.get(reverse("overview", args=["acme"]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_wrong_password_is_checked_once(client, viewer, monkeypatch):
+    checks = []
+    original = type(viewer).check_password
+    monkeypatch.setattr(
+        type(viewer), "check_password", lambda self, raw: checks.append(raw) or original(self, raw)
+    )
+    response = client.post(reverse("login"), {"username": "vera", "password": "wrong"})
+    assert response.status_code == 200
+    assert checks == ["wrong"]
