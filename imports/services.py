@@ -55,7 +55,7 @@ from .selectors import (
     Match,
     known_headers,
 )
-from .staging import Counts, StagedChange, Stager, staging
+from .staging import ChangedMeanwhile, Counts, StagedChange, Stager, staging
 
 MAX_PROBLEMS = 1000  # kept for the page; the count goes on
 SAMPLE_ROWS = 10
@@ -152,6 +152,7 @@ class ImportCheck:
     updates: list[ValueDiff] = field(default_factory=list)
     metrics: dict[str, Metric] = field(default_factory=dict)
     campaign_column: str | None = None
+    campaign_ids: set[int] = field(default_factory=set)  # the existing campaigns written to
 
     @property
     def ok(self) -> bool:
@@ -368,6 +369,7 @@ class _Reader:
 
         self.stager.finish()
         check.values, check.blanks = values, blanks
+        check.campaign_ids = {pk for pk in (campaign_id, *campaigns.ids.values()) if pk and pk > 0}
         check.columns = self._columns(info, lookup, unknown_names)
         check.missing_campaigns = campaigns.missing_list()
         self._after(check, info, campaign_label)
@@ -662,13 +664,24 @@ def import_run(
             now = timezone.now()
             new_campaigns, created_names = _create_campaigns(organization, check, options)
             _save_aliases(organization, check)
-            counts = stager.apply(
-                organization=organization,
-                batch=batch,
-                user=user,
-                now=now,
-                new_campaigns=new_campaigns,
-            )
+            try:
+                counts = stager.apply(
+                    organization=organization,
+                    batch=batch,
+                    user=user,
+                    now=now,
+                    new_campaigns=new_campaigns,
+                    campaign_ids=check.campaign_ids,
+                )
+            except ChangedMeanwhile:
+                raise ImportActionError(
+                    str(
+                        _(
+                            "A campaign or a metric of this file was deleted meanwhile:"
+                            " check the file again."
+                        )
+                    )
+                ) from None
             _describe(batch, check)
             batch.created_count = counts.created
             batch.updated_count = counts.updated
@@ -903,12 +916,10 @@ def import_undo(
         MetricEntry.objects.filter(organization=organization, value=OuterRef("new_value"), **cell)
     )
     kept = changes.exclude(still_imported).count()
-    # Values added by imports made before additions were kept in the history: they are
-    # still at their first version and still name the import, unless changed since.
+    # Values the import added and nobody changed since: their creation is the entry itself
+    # (MetricEntry.creation_logged). Those changed since have their creation in `changes`.
     added = MetricEntry.objects.filter(
-        organization=organization, import_batch=batch, version=1
-    ).exclude(
-        Exists(ValueChange.objects.filter(organization=organization, import_batch=batch, **cell))
+        organization=organization, import_batch=batch, creation_logged=False
     )
     batch.undone_at = timezone.now()
     batch.undone_by = user
