@@ -191,9 +191,10 @@ class MetricEntry(models.Model):
     # reads need: no per-row foreign-key trigger (the writers resolve every id inside the
     # organization and lock the campaigns and metrics they write once per write; deletions
     # cascade through Django, and through statement-level triggers for a deleter that did
-    # not wait for a running import: migration 0004) and few indexes: the organization's
-    # months (entry_org_month), the campaign's (the unique constraint), the metric's (catalog
-    # counts and deletions), and the additions not yet in the history (entry_unlogged).
+    # not wait for a running import: migration 0004) and few indexes, each costing about a
+    # second per million values written: a campaign's values (the unique constraint), the
+    # organization's by month, then metric (the recompute, dashboards, catalog counts), and
+    # the additions not yet in the history (entry_unlogged: activity, import page, undo).
     organization = models.ForeignKey(
         "kpiboard.Organization",
         on_delete=models.CASCADE,
@@ -209,7 +210,11 @@ class MetricEntry(models.Model):
         db_constraint=False,
     )
     metric = models.ForeignKey(
-        Metric, on_delete=models.CASCADE, related_name="entries", db_constraint=False
+        Metric,
+        on_delete=models.CASCADE,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
     )
     month = models.DateField(_("month"))
     value = models.DecimalField(_("value"), max_digits=20, decimal_places=6)
@@ -260,7 +265,7 @@ class MetricEntry(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "month"], name="entry_org_month"),
+            models.Index(fields=["organization", "month", "metric"], name="entry_org_month_metric"),
             # The activity page, an import's page and its undo read the additions in order.
             models.Index(
                 fields=["organization", "updated_at", "id"],

@@ -325,7 +325,9 @@ def metric_save(*, organization: Organization, metric: Metric | None = None, **f
     if (
         metric.pk
         and not metric.allows_negative
-        and MetricEntry.objects.filter(metric=metric, value__lt=0).exists()
+        and MetricEntry.objects.filter(
+            organization=organization, metric=metric, value__lt=0
+        ).exists()
     ):
         from django.utils.translation import gettext
 
@@ -339,7 +341,9 @@ def metric_save(*, organization: Organization, metric: Metric | None = None, **f
     metric.full_clean()
     metric.save()
     if old is not None and old[0] != metric.kind:
-        MetricEntry.objects.filter(metric=metric).update(kind=metric.kind)
+        MetricEntry.objects.filter(organization=organization, metric=metric).update(
+            kind=metric.kind
+        )
     if old is not None and old[1] != metric.rollup:
         kpis_mark_all_stale(organization=organization)
     return metric

@@ -9,18 +9,21 @@ from django.db import migrations, models
 # statement-level triggers finish a cascade for a deleter that collected the rows before an
 # import holding those parents committed (the Django admin deletes without locking first):
 # the set-based counterpart of the constraint's own check, run once per DELETE statement.
-CASCADES = {
-    "campaigns_campaign": "campaign_id",
-    "metrics_metric": "metric_id",
-    "kpiboard_organization": "organization_id",
+CASCADES = {  # parent table: the column naming it, and its organization column if any
+    "campaigns_campaign": ("campaign_id",),
+    "metrics_metric": ("metric_id", "organization_id"),  # no index by metric alone
+    "kpiboard_organization": ("organization_id",),
 }
 CASCADE_FUNCTION = """
 CREATE FUNCTION metrics_values_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    scope text := CASE WHEN TG_NARGS > 1
+        THEN format(' AND x.organization_id = g.%I', TG_ARGV[1]) ELSE '' END;
 BEGIN
-    EXECUTE format(
-        'DELETE FROM metrics_metricentry e USING gone g WHERE e.%1$I = g.id', TG_ARGV[0]);
-    EXECUTE format(
-        'DELETE FROM metrics_valuechange c USING gone g WHERE c.%1$I = g.id', TG_ARGV[0]);
+    EXECUTE format('DELETE FROM metrics_metricentry x USING gone g WHERE x.%I = g.id',
+                   TG_ARGV[0]) || scope;
+    EXECUTE format('DELETE FROM metrics_valuechange x USING gone g WHERE x.%I = g.id',
+                   TG_ARGV[0]) || scope;
     RETURN NULL;
 END
 $$
@@ -49,11 +52,12 @@ def create_cascades(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return  # SQLite (the embedded mode) runs one writer at a time
     schema_editor.execute(CASCADE_FUNCTION, params=None)
-    for table, column in CASCADES.items():
+    for table, columns in CASCADES.items():
+        arguments = ", ".join(f"'{column}'" for column in columns)
         schema_editor.execute(
             f"CREATE TRIGGER metrics_values_cascade AFTER DELETE ON {table}"
             " REFERENCING OLD TABLE AS gone FOR EACH STATEMENT"
-            f" EXECUTE FUNCTION metrics_values_cascade('{column}')"
+            f" EXECUTE FUNCTION metrics_values_cascade({arguments})"
         )
 
 
@@ -95,7 +99,15 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='metricentry',
             name='metric',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='metrics.metric'),
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='metrics.metric'),
+        ),
+        migrations.RemoveIndex(
+            model_name='metricentry',
+            name='entry_org_month',
+        ),
+        migrations.AddIndex(
+            model_name='metricentry',
+            index=models.Index(fields=['organization', 'month', 'metric'], name='entry_org_month_metric'),
         ),
         migrations.AlterField(
             model_name='metricentry',
