@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import compress
 from typing import IO, Any, BinaryIO
 
 from django.conf import settings
@@ -38,12 +39,13 @@ from metrics.services import ENTRY_LIMIT, ValueWrite, entries_write
 
 from .models import ImportBatch, ImportFile
 from .parsing import (
+    Block,
     FileInfo,
     ParseError,
     Problem,
     Record,
     _msg,
-    iter_records,
+    iter_blocks,
     normalize_header,
     sniff,
 )
@@ -326,46 +328,88 @@ class _Reader:
         sample = check.sample
         values = blanks = 0
 
-        for item in iter_records(stream, info, header_map=lookup):
-            if item.__class__ is not Record:
-                if item.code == "unknown_metric" and item.value:  # type: ignore[union-attr]
-                    unknown_names.setdefault(normalize_header(item.value), item.value)  # type: ignore[union-attr]
-                self.add_problem(check, item)  # type: ignore[arg-type]
-                continue
-            line, month, campaign, code, value, is_percent = item  # type: ignore[misc]
-            if len(sample) < SAMPLE_ROWS:
-                sample.append(SampleRow(line, month, campaign or "", self.metrics[code], value))
-            if value is None:
-                blanks += 1
-                continue
-            if (
-                value >= limit
-                or (value < 0 and (code in no_negative or value <= -limit))
-                or (is_percent and code not in percent)
-            ):
-                self.add_problem(
-                    check,
-                    self._value_problem(info, labels, value_label, line, code, value, is_percent),
-                )
-                continue
-            if campaign is None:
-                cid = campaign_id
-            else:
-                cid = campaigns.ids.get(campaign)
-                if cid is None:
-                    cid = campaigns.resolve(campaign, line)
-                    if cid is None:
-                        self.add_problem(
-                            check, campaigns.spelling_problem(campaign, line, campaign_label)
+        add_block = self.stager.add_block
+        widest = len(str(int(limit))) - 1  # a literal this long or shorter is below the limit
+
+        def block_campaigns(names: list[str] | None, lines: list[int]) -> list[int] | None:
+            """The campaign of each value of a block, or None to read it value by value
+            (a campaign to create, a second spelling: counted and reported there)."""
+            if names is None:
+                return [campaign_id] * len(lines)
+            ids = campaigns.ids
+            for name in sorted(set(names).difference(ids), key=names.index):
+                if campaigns.resolve(name, lines[names.index(name)]) is None:
+                    return None
+            found = list(map(ids.__getitem__, names))
+            return found if found and min(found) > 0 else None
+
+        for found in iter_blocks(stream, info, header_map=lookup):
+            if found.__class__ is Block:
+                block: Block = found  # type: ignore[assignment]
+                if len(sample) >= SAMPLE_ROWS and not block.negative and block.widest <= widest:
+                    lines, names, codes, months, texts = (
+                        block.lines, block.campaigns, block.codes, block.months, block.values
+                    )  # fmt: skip
+                    blank = texts.count("")
+                    if blank:  # missing values are skipped, not zeros
+                        keep = list(map(bool, texts))
+                        lines, codes, months, texts = (
+                            list(compress(column, keep)) for column in (lines, codes, months, texts)
+                        )  # fmt: skip
+                        names = None if names is None else list(compress(names, keep))
+                    cids = block_campaigns(names, lines)  # type: ignore[arg-type]
+                    if cids is not None:
+                        add_block(
+                            lines, cids, list(map(metric_ids.__getitem__, codes)), months, texts
                         )
-                        campaigns.ids[campaign] = 0
+                        values += len(texts)
+                        blanks += blank
                         continue
-                if cid <= 0:
-                    if cid == 0:
-                        continue  # a second spelling of a campaign, reported once
-                    campaigns.count_missing(cid, month)
-            add(line, cid, metric_ids[code], month, value)
-            values += 1
+                items: Iterable[Record | Problem] = block.records()
+            else:
+                items = (found,)  # type: ignore[assignment]
+            for item in items:
+                if item.__class__ is not Record:
+                    if item.code == "unknown_metric" and item.value:  # type: ignore[union-attr]
+                        unknown_names.setdefault(normalize_header(item.value), item.value)  # type: ignore[union-attr]
+                    self.add_problem(check, item)  # type: ignore[arg-type]
+                    continue
+                line, month, campaign, code, value, is_percent = item  # type: ignore[misc]
+                if len(sample) < SAMPLE_ROWS:
+                    sample.append(SampleRow(line, month, campaign or "", self.metrics[code], value))
+                if value is None:
+                    blanks += 1
+                    continue
+                if (
+                    value >= limit
+                    or (value < 0 and (code in no_negative or value <= -limit))
+                    or (is_percent and code not in percent)
+                ):
+                    self.add_problem(
+                        check,
+                        self._value_problem(
+                            info, labels, value_label, line, code, value, is_percent
+                        ),
+                    )
+                    continue
+                if campaign is None:
+                    cid = campaign_id
+                else:
+                    cid = campaigns.ids.get(campaign)
+                    if cid is None:
+                        cid = campaigns.resolve(campaign, line)
+                        if cid is None:
+                            self.add_problem(
+                                check, campaigns.spelling_problem(campaign, line, campaign_label)
+                            )
+                            campaigns.ids[campaign] = 0
+                            continue
+                    if cid <= 0:
+                        if cid == 0:
+                            continue  # a second spelling of a campaign, reported once
+                        campaigns.count_missing(cid, month)
+                add(line, cid, metric_ids[code], month, value)
+                values += 1
 
         self.stager.finish()
         check.values, check.blanks = values, blanks

@@ -15,7 +15,7 @@ by the real ones when the campaigns are created, at apply time.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -95,6 +95,16 @@ class Stager(Protocol):
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
         """Keep one value; campaign_id is negative for a campaign still to be created."""
 
+    def add_block(
+        self,
+        lines: Sequence[int],
+        campaign_ids: Sequence[int],
+        metric_ids: Sequence[int],
+        months: Sequence[date],
+        values: Sequence[str],
+    ) -> None:
+        """Keep many values at once; each a decimal literal, of an existing campaign."""
+
     def finish(self) -> None:
         """The file has been read: no more add()."""
 
@@ -166,7 +176,9 @@ class PostgresStager:
         self._copy_manager: Any = None
         self._copy: Any = None
         self._buffer: list[str] = []
+        self._pending = 0  # rows in the buffer
         self._months: dict[date, str] = {}
+        self._texts: dict[int | date, str] = {}
         self._changes_ready = False
 
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
@@ -174,7 +186,35 @@ class PostgresStager:
         if text is None:
             text = self._months[month] = month.isoformat()
         self._buffer.append(f"{line}\t{campaign_id}\t{metric_id}\t{text}\t{value}\n")
-        if len(self._buffer) >= _FLUSH_ROWS:
+        self._pending += 1
+        if self._pending >= _FLUSH_ROWS:
+            self._send()
+
+    def add_block(
+        self,
+        lines: Sequence[int],
+        campaign_ids: Sequence[int],
+        metric_ids: Sequence[int],
+        months: Sequence[date],
+        values: Sequence[str],
+    ) -> None:
+        if not values:
+            return
+        texts = self._texts  # each id and month as COPY reads it
+        for key in set(campaign_ids).union(metric_ids, months).difference(texts):
+            texts[key] = key.isoformat() if isinstance(key, date) else str(key)
+        text = texts.__getitem__
+        rows = zip(
+            map(str, lines),
+            map(text, campaign_ids),
+            map(text, metric_ids),
+            map(text, months),
+            values,
+            strict=True,
+        )
+        self._buffer.append("\n".join(map("\t".join, rows)) + "\n")
+        self._pending += len(values)
+        if self._pending >= _FLUSH_ROWS:
             self._send()
 
     def _send(self) -> None:
@@ -182,8 +222,9 @@ class PostgresStager:
             self._copy_manager = self._cursor.cursor.copy(_sql("COPY {staging} FROM STDIN"))
             self._copy = self._copy_manager.__enter__()
         self._copy.write("".join(self._buffer))
-        self.rows += len(self._buffer)
+        self.rows += self._pending
         self._buffer = []
+        self._pending = 0
 
     def finish(self) -> None:
         if self._buffer:
@@ -364,6 +405,22 @@ class MemoryStager:
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
         self._values.append((line, campaign_id, metric_id, month, value.quantize(ENTRY_QUANTUM)))
         self.rows += 1
+
+    def add_block(
+        self,
+        lines: Sequence[int],
+        campaign_ids: Sequence[int],
+        metric_ids: Sequence[int],
+        months: Sequence[date],
+        values: Sequence[str],
+    ) -> None:
+        self._values.extend(
+            (line, campaign_id, metric_id, month, Decimal(value).quantize(ENTRY_QUANTUM))
+            for line, campaign_id, metric_id, month, value in zip(
+                lines, campaign_ids, metric_ids, months, values, strict=True
+            )
+        )
+        self.rows += len(values)
 
     def finish(self) -> None:
         pass

@@ -1,5 +1,6 @@
 """imports.services: whole files checked, previewed, applied whole or not at all, undone."""
 
+import contextlib
 import threading
 import time
 from datetime import date
@@ -978,3 +979,85 @@ def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
     assert list(MetricEntry.objects.values_list("metric_id", "value")) == [
         (impressions.pk, D("100"))
     ]
+
+
+def big_long_file(extra: str = "") -> bytes:
+    """1 200 lines: what blocks are made of, and a few lines that are not."""
+    lines = ["Month,Campaign,Metric,Value"]
+    for n in range(1200):
+        month = f"{2015 + n // 120}-{(n // 10) % 12 + 1:02d}"
+        campaign = ("Spring sale", "Autumn")[n % 2]
+        metric = ("visitors", "clicks", "revenue", "leads", "spend")[n % 5]
+        value = "" if n % 97 == 0 else f"{n}.{n % 100:02d}" if metric == "revenue" else str(n)
+        lines.append(f"{month},{campaign},{metric},{value}")
+    return ("\n".join(lines) + "\n" + extra).encode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "autumn_exists"),
+    [
+        ("", True),
+        ("", False),  # a campaign to create: its values are counted one by one
+        ("2030-01,spring sale,visitors,3\n", True),  # a second spelling
+        ("2030-01,Spring sale,visitors,-3\n", True),  # a negative count
+        ("2030-01,Spring sale,visitors,123456789012345\n", True),  # too large
+        ("2015-01,Spring sale,visitors,5\n", True),  # a duplicate of line 2
+    ],
+)
+def test_reading_by_blocks_checks_and_stages_what_reading_line_by_line_does(
+    org, spring, metric, stager_kind, extra, autumn_exists, monkeypatch
+):
+    from imports import parsing, staging
+
+    if autumn_exists:
+        Campaign.objects.create(
+            organization=org, name="Autumn", channel="seo", start_date=date(2015, 1, 1)
+        )
+    blocks_staged = []
+
+    def check_and_staged():
+        staged = []
+        original = staging.staging
+
+        @contextlib.contextmanager
+        def spying(**kwargs):
+            with original(**kwargs) as stager:
+                add, add_block = stager.add, stager.add_block
+                stager.add = lambda *row: staged.append((*row[:4], D(row[4]))) or add(*row)
+                stager.add_block = lambda *cols: (
+                    blocks_staged.append(len(cols[0]))
+                    or staged.extend((*row[:4], D(row[4])) for row in zip(*cols, strict=True))
+                    or add_block(*cols)
+                )
+                yield stager
+
+        monkeypatch.setattr("imports.services.staging", spying)
+        check = check_file(
+            org, big_long_file(extra), create_campaigns=True, new_campaign_channel="seo"
+        )
+        missing = [(m.name, m.line, m.rows, m.first_month) for m in check.missing_campaigns]
+        return (
+            check.values,
+            check.blanks,
+            [(p.line, p.column, p.value, str(p), p.code) for p in check.problems],
+            missing,
+            check.counts,
+            [(s.line, s.value) for s in check.sample],
+            sorted(staged),
+        )
+
+    by_blocks = check_and_staged()
+    monkeypatch.setattr(parsing, "_PLAIN_COLUMN", {",": NO_MATCH, ".": NO_MATCH})
+    one_by_one = check_and_staged()
+
+    assert by_blocks == one_by_one
+    assert by_blocks[0] > 1000
+    assert bool(blocks_staged) == autumn_exists  # both ways were taken
+
+
+class _NoMatch:
+    def fullmatch(self, text):
+        return None
+
+
+NO_MATCH = _NoMatch()
