@@ -35,7 +35,7 @@ from campaigns.models import Campaign, Channel
 from campaigns.services import campaign_save
 from kpiboard.models import Organization
 from metrics.models import Metric, MetricAlias, MetricEntry, MetricKind, Source, ValueChange
-from metrics.services import ENTRY_LIMIT, ValueWrite, entries_write
+from metrics.services import ENTRY_LIMIT, ValueWrite, entries_lock, entries_write
 
 from .models import ImportBatch, ImportFile
 from .parsing import (
@@ -956,15 +956,25 @@ def import_undo(
         "month": OuterRef("month"),
     }
     changes = ValueChange.objects.filter(organization=organization, import_batch=batch)
-    still_imported = Exists(
-        MetricEntry.objects.filter(organization=organization, value=OuterRef("new_value"), **cell)
-    )
-    kept = changes.exclude(still_imported).count()
     # Values the import added and nobody changed since: their creation is the entry itself
     # (MetricEntry.creation_logged). Those changed since have their creation in `changes`.
     added = MetricEntry.objects.filter(
         organization=organization, import_batch=batch, creation_logged=False
     )
+    # Every campaign written to, locked at once and in order before anything is read: the
+    # writes below lock them chunk by chunk, which could deadlock with an import meanwhile.
+    entries_lock(
+        organization=organization,
+        campaign_ids={
+            *changes.values_list("campaign_id", flat=True).distinct(),
+            *added.values_list("campaign_id", flat=True).distinct(),
+        },
+        metric_ids=(),
+    )
+    still_imported = Exists(
+        MetricEntry.objects.filter(organization=organization, value=OuterRef("new_value"), **cell)
+    )
+    kept = changes.exclude(still_imported).count()
     batch.undone_at = timezone.now()
     batch.undone_by = user
     batch.status = ImportBatch.Status.UNDONE
