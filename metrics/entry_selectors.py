@@ -6,6 +6,7 @@ Values come back as Decimal with their text as typed in the reader's language ("
 French, "1,234.5" in English): the grid's inputs show what parsing reads back.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -393,13 +394,49 @@ def cell_history(
 _NO_VALUE = Value(None, output_field=DecimalField(max_digits=20, decimal_places=6))
 
 
+class ActivityRows:
+    """The activity as Paginator reads it: a count, and slices of rows (dicts), newest first.
+
+    Two sources, merged: each is read newest first through its own index and only as far
+    as the slice asks (sorting the union as a whole would read every addition of a
+    million-value import for each page).
+    """
+
+    ORDER = ("-when", "-row_id")
+
+    def __init__(self, changes: QuerySet, additions: QuerySet) -> None:
+        self.changes = changes
+        self.additions = additions
+
+    def count(self) -> int:
+        return self.changes.union(self.additions, all=True).count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self[:])
+
+    def __getitem__(self, item: slice) -> list[dict]:
+        from django.db import connection
+
+        start, stop = item.start or 0, item.stop
+        if stop is not None and stop <= start:
+            return []
+        changes, additions = self.changes, self.additions
+        if stop is not None and connection.features.supports_slicing_ordering_in_compound:
+            changes = changes.order_by(*self.ORDER)[:stop]
+            additions = additions.order_by(*self.ORDER)[:stop]
+        return list(changes.union(additions, all=True).order_by(*self.ORDER)[start:stop])
+
+
 def activity(
     *,
     organization: Organization,
     person: int | None = None,
     campaign: int | None = None,
     source: str | None = None,
-) -> QuerySet:
+) -> ActivityRows:
     """The organization's value changes, newest first, filtered by who, where and how: the
     history, and the values imports added that nobody changed since (their creation is the
     entry itself). Rows as dicts, for activity_rows()."""
@@ -424,7 +461,7 @@ def activity(
         batch_id=F("import_batch_id"), campaign_ref=F("campaign_id"), metric_ref=F("metric_id"),
         cell_month=F("month"), old=_NO_VALUE, new=F("value"),
     )  # fmt: skip
-    return changes.union(additions, all=True).order_by("-when", "-row_id")
+    return ActivityRows(changes, additions)
 
 
 def activity_rows(rows, language: str | None = None) -> list[Change]:
