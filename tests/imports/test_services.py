@@ -918,18 +918,13 @@ def test_an_applied_import_cannot_be_deleted_in_the_admin(org, spring, rf):
     assert admin.has_delete_permission(request, refused)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
-    org, spring, metric, monkeypatch
-):
-    """The Django admin deletes a metric's values, then the metric, without locking it first:
-    here its values are deleted while an import is writing new ones. The metric's deletion
-    waits for the import (which holds the metric), then takes the values the import wrote."""
+def import_racing(org, monkeypatch, delete):
+    """Import a file, and call delete() once the import has written its values but not yet
+    committed; returns once both are done: {"import": applied, "deleted": True}."""
     from django.db import connection
 
     from imports import staging
 
-    clicks, impressions = metric("clicks"), metric("impressions")
     written, deleter_waits = threading.Event(), threading.Event()
     original_apply = staging.PostgresStager.apply
 
@@ -949,15 +944,15 @@ def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
         finally:
             connection.close()
 
-    def delete_metric():
+    def deleter():
         try:
             assert written.wait(timeout=30)
-            Metric.objects.get(pk=clicks.pk).delete()
+            delete()
             outcome["deleted"] = True
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=import_file), threading.Thread(target=delete_metric)]
+    threads = [threading.Thread(target=import_file), threading.Thread(target=deleter)]
     for thread in threads:
         thread.start()
     for _attempt in range(300):  # until the deletion waits for the import's lock
@@ -972,6 +967,19 @@ def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
     deleter_waits.set()
     for thread in threads:
         thread.join()
+    return outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
+    org, spring, metric, monkeypatch
+):
+    """The Django admin deletes a metric's values, then the metric, without locking it first:
+    here its values are deleted while an import is writing new ones. The metric's deletion
+    waits for the import (which holds the metric), then takes the values the import wrote."""
+    clicks, impressions = metric("clicks"), metric("impressions")
+
+    outcome = import_racing(org, monkeypatch, Metric.objects.get(pk=clicks.pk).delete)
 
     assert outcome == {"import": True, "deleted": True}
     assert not MetricEntry.objects.filter(metric_id=clicks.pk).exists()
@@ -979,6 +987,24 @@ def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
     assert list(MetricEntry.objects.values_list("metric_id", "value")) == [
         (impressions.pk, D("100"))
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_deleted_while_an_import_writes_it_goes_with_the_values_written(
+    org, spring, monkeypatch
+):
+    """campaign_delete locks the campaign first: it waits for the import, then deletes the
+    campaign with every value, including those the import has just written."""
+    from campaigns.services import campaign_delete
+
+    outcome = import_racing(
+        org, monkeypatch, lambda: campaign_delete(organization=org, campaign=spring)
+    )
+
+    assert outcome == {"import": True, "deleted": True}
+    assert not Campaign.objects.filter(pk=spring.pk).exists()
+    assert not MetricEntry.objects.exists()
+    assert not ValueChange.objects.exists()
 
 
 def big_long_file(extra: str = "") -> bytes:
