@@ -22,22 +22,28 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain, islice, repeat
+from operator import itemgetter, or_
 from typing import IO, Any, BinaryIO, Final, Literal, NamedTuple, TypeAlias
 
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 __all__ = [
+    "Block",
     "CellError",
     "FileInfo",
     "Number",
     "ParseError",
     "Problem",
     "Record",
+    "iter_blocks",
     "iter_records",
     "normalize_header",
     "parse_month",
@@ -951,6 +957,32 @@ Row: TypeAlias = tuple[int, list[Any]]
 Rows: TypeAlias = Generator[Row | Problem, None, None]
 
 
+class Block(NamedTuple):
+    """Consecutive records whose cells all read without a doubt, column by column.
+
+    What most of a machine-made CSV is: every month, campaign and metric already met and
+    good, every value a plain number ("1234", "-5", "12.50", "12,50" with a decimal comma)
+    or empty, no line repeating another's month, campaign and metric. Reading such lines
+    as a block skips the per-record work (one Record each), which is most of the reading
+    time of a big file; any doubt, and the lines are read one by one instead.
+    """
+
+    lines: Sequence[int]
+    months: Sequence[date]
+    campaigns: Sequence[str] | None  # None for a file without a campaign column
+    codes: Sequence[str]
+    values: Sequence[str]  # decimal literals ("1234.5"); "" for an empty cell
+    negative: bool  # some value is negative
+    widest: int  # the longest value literal
+
+    def records(self) -> Iterator[Record]:
+        campaigns = self.campaigns if self.campaigns is not None else repeat(None)
+        for line, month, campaign, code, value in zip(
+            self.lines, self.months, campaigns, self.codes, self.values, strict=False
+        ):
+            yield Record(line, month, campaign, code, Decimal(value) if value else None)
+
+
 def iter_records(
     stream: BinaryIO | IO[bytes], info: FileInfo, *, header_map: Mapping[str, str | None]
 ) -> Iterator[Record | Problem]:
@@ -960,18 +992,77 @@ def iter_records(
     None for a column to ignore. Wide files look up their metric headers in it; long files
     look up the content of their metric column.
     """
-    read_rows = _xlsx_data_rows if info.format == "xlsx" else _csv_data_rows
-    rows = read_rows(stream, info)
+    for item in iter_blocks(stream, info, header_map=header_map):
+        if item.__class__ is Block:
+            yield from item.records()  # type: ignore[union-attr]
+        else:
+            yield item  # type: ignore[misc]
+
+
+def iter_blocks(
+    stream: BinaryIO | IO[bytes], info: FileInfo, *, header_map: Mapping[str, str | None]
+) -> Iterator[Block | Record | Problem]:
+    """Like iter_records, with runs of plain records given as Blocks (CSV files only)."""
+    chunks: Generator[Chunk, None, None]
+    if info.format == "xlsx":
+        chunks = _chunks(_xlsx_data_rows(stream, info))
+    else:
+        chunks = _csv_chunks(stream, info)
     try:
         if info.shape == "long":
-            yield from _long_records(rows, info, header_map)
+            yield from _long_records(chunks, info, header_map)
         else:
-            yield from _wide_records(rows, info, header_map)
+            yield from _wide_records(chunks, info, header_map)
+    finally:
+        chunks.close()
+
+
+# Rows read at once. Fewer than the 700 new containers after which Python's cyclic garbage
+# collector runs: bigger chunks would survive collections, and be walked through again and
+# again by the older generations' (a third of the reading time, measured).
+_CHUNK_ROWS: Final = 500
+# A column of plain values, each followed by a newline (empty: no value).
+_PLAIN_COLUMN: Final = {
+    ".": re.compile(r"(?:(?:-?[0-9]+(?:\.[0-9]+)?)?\n)*"),
+    ",": re.compile(r"(?:(?:-?[0-9]+(?:,[0-9]+)?)?\n)*"),
+}
+
+
+def _chunks(rows: Rows) -> Generator[Chunk, None, None]:
+    try:
+        while chunk := list(islice(rows, _CHUNK_ROWS)):
+            yield chunk
     finally:
         rows.close()
 
 
+def _plain_values(
+    cells: Iterable[str], count: int, decimal_separator: str
+) -> tuple[list[str], bool] | None:
+    """The cells as decimal literals, and whether one is negative; None unless every one
+    is a plain number or empty.
+
+    "1.234" is a plain number when the decimal separator is a point, and a thousand when it
+    is a comma, like parse_number_cell reads it: with a comma, a point sends the lines to
+    the full reading."""
+    joined = "\n".join(cells) + "\n"
+    if joined.count("\n") != count or not _PLAIN_COLUMN[decimal_separator].fullmatch(joined):
+        return None
+    if decimal_separator == ",":
+        joined = joined.replace(",", ".")
+    return joined.split("\n")[:-1], "-" in joined
+
+
+def _known_cells(cells: Sequence[Cell], cache: dict, read: Callable[[Any], object]) -> list | None:
+    """Each cell's cached reading (read() fills the cache), or None when one is missing."""
+    for cell in set(cells).difference(cache):
+        read(cell)
+    found = list(map(cache.get, cells))
+    return None if None in found else found
+
+
 def _csv_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
+    """The data rows one by one, each line with bytes the encoding cannot decode flagged."""
     assert info.encoding is not None and info.delimiter is not None
     text = _open_text(stream, info.encoding)
     decoded_badly = [False]
@@ -998,19 +1089,92 @@ def _csv_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
                 decoded_badly[0] = False
                 yield _decode_problem(start, row, info)
                 continue
-            if len(row) != width or not row[0]:
-                if not any(row):
-                    continue  # blank line, or only delimiters
-                if len(row) > width and not any(cell.strip() for cell in row[width:]):
-                    del row[width:]  # trailing empty cells: a stray delimiter at line end
-                elif len(row) != width:
-                    yield _ragged(start, len(row), width)
-                    continue
-            yield start, row
+            item = _row_item(start, row, width)
+            if item is not None:
+                yield item
     except csv.Error as exc:
         yield _malformed(last + 1, exc).problems[0]
     finally:
         _release(text)
+
+
+def _row_item(start: int, row: list[str], width: int) -> Row | Problem | None:
+    """A data row as read (its first line, its cells), a Problem, or None for a blank line."""
+    if len(row) != width or not row[0]:
+        if not any(row):
+            return None  # blank line, or only delimiters
+        if len(row) > width and not any(cell.strip() for cell in row[width:]):
+            del row[width:]  # trailing empty cells: a stray delimiter at line end
+        elif len(row) != width:
+            return _ragged(start, len(row), width)
+    return start, row
+
+
+class _Clean(NamedTuple):
+    """Consecutive rows of one line each, all as wide as the header, none blank."""
+
+    lines: range
+    rows: list[list[str]]
+
+
+Chunk: TypeAlias = "_Clean | list[Row | Problem]"
+
+
+def _csv_chunks(stream: BinaryIO | IO[bytes], info: FileInfo) -> Generator[Chunk, None, None]:
+    """The data rows by thousands: _Clean runs, read by the csv module alone (no Python
+    code per row), or lists of rows and problems, as _csv_data_rows gives them."""
+    if info.undecodable != 0:  # lines with bytes the encoding cannot decode: one by one
+        yield from _chunks(_csv_data_rows(stream, info))
+        return
+    assert info.encoding is not None and info.delimiter is not None
+    text = _open_text(stream, info.encoding)
+    reader = csv.reader(text, delimiter=info.delimiter)
+    width = len(info.headers)
+    header_line = info.header_line
+    last = 0  # the last line read
+    try:
+        while last < header_line:  # the title lines and the header, skipped
+            try:
+                next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield [_malformed(last + 1, exc).problems[0]]
+                return
+            last = reader.line_num
+        while True:
+            rows: list[list[str]] = []
+            error = None
+            try:
+                rows.extend(islice(reader, _CHUNK_ROWS))  # keeps the rows read before an error
+            except csv.Error as exc:
+                error = exc
+            if not rows and error is None:
+                return
+            one_line_each = error is None and reader.line_num - last == len(rows)
+            if one_line_each and set(map(len, rows)) == {width} and all(map(any, rows)):
+                yield _Clean(range(last + 1, reader.line_num + 1), rows)
+                last = reader.line_num
+                continue
+            items: list[Row | Problem] = []
+            for row in rows:
+                start = last + 1
+                last = start if one_line_each else start + _line_breaks(row)
+                item = _row_item(start, row, width)
+                if item is not None:
+                    items.append(item)
+            if error is not None:
+                items.append(_malformed(last + 1, error).problems[0])
+            yield items
+            if error is not None:
+                return
+    finally:
+        _release(text)
+
+
+def _line_breaks(row: list[str]) -> int:
+    """How many line breaks the row's quoted cells hold (each one more line of the file)."""
+    return sum(cell.count("\n") + cell.count("\r") - cell.count("\r\n") for cell in row)
 
 
 def _decode_problem(line: int, row: list[str], info: FileInfo) -> Problem:
@@ -1148,6 +1312,70 @@ class _Campaigns:
         return known
 
 
+class _Seen:
+    """The keys of the records met so far (month, campaign and metric packed in one int),
+    to find two lines giving the same one, and the line each was first met on.
+
+    A block's keys go at once into the keys of its campaign (the key's high bits): a few
+    thousand keys stay in the processor's cache, where a dict of a million keys costs a
+    memory access per key. Their lines are looked up only to report a duplicate. Only
+    dicts of ints and arrays: nothing the garbage collector has to walk through.
+    """
+
+    def __init__(self, campaign_shift: int) -> None:
+        self.shift = campaign_shift
+        self.parts: dict[int, dict[int, None]] = {}  # campaign -> its keys
+        self.lines: dict[int, int] = {}  # keys met one by one -> line
+        self.blocks: list[tuple[array[int], range]] = []  # keys met in blocks, their lines
+        self.block_lines: dict[int, int] | None = None
+
+    def add_block(self, keys: list[int], lines: range) -> bool:
+        """Add the keys of a block, each on its line; False (nothing added) when a key
+        repeats or was met before."""
+        ordered = sorted(keys)
+        shift, parts = self.shift, self.parts
+        groups = []
+        start, count = 0, len(ordered)
+        while start < count:
+            top = ordered[start] >> shift
+            end = bisect_left(ordered, (top + 1) << shift, start)
+            group = dict.fromkeys(ordered[start:end])
+            known = parts.get(top)
+            if len(group) != end - start or (
+                known is not None and not known.keys().isdisjoint(group)
+            ):
+                return False
+            groups.append((top, group))
+            start = end
+        for top, group in groups:
+            known = parts.get(top)
+            if known is None:
+                parts[top] = group
+            else:
+                known.update(group)
+        self.blocks.append((array("q", keys), lines))
+        self.block_lines = None
+        return True
+
+    def first_line(self, key: int, line: int) -> int:
+        """The line the key was first met on; ``line`` if it is met now for the first time."""
+        part = self.parts.get(key >> self.shift)
+        if part is None:
+            part = self.parts[key >> self.shift] = {}
+        elif key in part:
+            found = self.lines.get(key)
+            if found is None:
+                if self.block_lines is None:
+                    self.block_lines = {}
+                    for keys, lines in reversed(self.blocks):  # the first line wins
+                        self.block_lines.update(zip(keys, lines, strict=True))
+                found = self.block_lines[key]
+            return found
+        part[key] = None
+        self.lines[key] = line
+        return line
+
+
 _NO_CAMPAIGN: Final = (None, 0)
 
 
@@ -1168,8 +1396,8 @@ def _month_problem(line: int, info: FileInfo, cell: Cell, error: CellError) -> P
 
 
 def _long_records(
-    rows: Rows, info: FileInfo, header_map: Mapping[str, str | None]
-) -> Iterator[Record | Problem]:
+    chunks: Iterator[Chunk], info: FileInfo, header_map: Mapping[str, str | None]
+) -> Iterator[Block | Record | Problem]:
     assert info.metric_column is not None and info.value_column is not None
     month_index, campaign_index = info.month_column, info.campaign_column
     metric_index, value_index = info.metric_column, info.value_column
@@ -1183,59 +1411,120 @@ def _long_records(
     campaigns = _Campaigns(28)
     metrics: dict[object, tuple[str, int] | None] = {}  # metric cell -> (code, id) or skip
     metric_ids: dict[str, int] = {}
-    seen: dict[int, int] = {}  # packed key -> first line
-    for item in rows:
-        if isinstance(item, Problem):
-            yield item
-            continue
-        line, cells = item
+    seen = _Seen(28)
 
-        raw_metric = cells[metric_index]
-        try:
-            metric = metrics[raw_metric]
-        except KeyError:
-            code, problem = _metric_code(raw_metric, line, metric_label, header_map)
-            if problem is not None:
-                yield problem
-            metric = (
+    def read_metric(cell: Cell) -> None:
+        code, problem = _metric_code(cell, 0, metric_label, header_map)
+        if problem is None:  # else the lines are read one by one, and it is reported there
+            metrics[cell] = (
                 None if code is None else (code, metric_ids.setdefault(code, len(metric_ids)) << 12)
             )
-            if problem is None or problem.code == "unknown_metric":
-                metrics[raw_metric] = metric  # an unknown name is reported once, a blank always
-        if metric is None:
-            continue
 
-        month = months.read(cells[month_index])
-        if isinstance(month, CellError):
-            yield _month_problem(line, info, cells[month_index], month)
-            continue
-
-        campaign: tuple[str | None, int] = _NO_CAMPAIGN
+    def block(lines: range, rows: list[list[str]]) -> Block | None:
+        """The rows as a Block, or None (nothing read: the lines are read one by one)."""
+        columns = list(zip(*rows, strict=True))
+        metric_found = _known_cells(columns[metric_index], metrics, read_metric)
+        month_found = _known_cells(columns[month_index], months.known, months.read)
+        if metric_found is None or month_found is None:
+            return None  # an unknown or ignored metric, a bad month
+        if set(map(type, month_found)) != {tuple}:
+            return None
+        names = None
+        campaign_keys: Iterable[int] = repeat(0)
         if campaign_index is not None:
-            campaign = campaigns.read(cells[campaign_index])
-            if not campaign[0]:
-                yield _campaign_problem(line, info)
-                continue
+            campaign_found = _known_cells(columns[campaign_index], campaigns.known, campaigns.read)
+            if campaign_found is None:
+                return None
+            names = list(map(itemgetter(0), campaign_found))
+            if "" in names:
+                return None
+            campaign_keys = map(itemgetter(1), campaign_found)
+        plain_values = _plain_values(columns[value_index], len(lines), decimal_separator)
+        if plain_values is None:
+            return None
+        values, negative = plain_values
+        keys = list(
+            map(or_, map(or_, map(itemgetter(1), month_found), campaign_keys),
+                map(itemgetter(1), metric_found))
+        )  # fmt: skip
+        if not seen.add_block(keys, lines):
+            return None  # a duplicate: reported line by line
+        return Block(
+            lines,
+            list(map(itemgetter(0), month_found)),
+            names,
+            list(map(itemgetter(0), metric_found)),
+            values,
+            negative,
+            max(map(len, values)),
+        )
 
-        raw_value = cells[value_index]
-        if raw_value.__class__ is str and (
-            raw_value.isdecimal() or (plain is not None and plain(raw_value))
-        ):
-            value: Decimal | None = Decimal(raw_value)
-            is_percent = False
+    for chunk in chunks:
+        if chunk.__class__ is _Clean:
+            lines, rows = chunk  # type: ignore[misc]
+            found = block(lines, rows)
+            if found is not None:
+                yield found
+                continue
+            items: Iterable[Row | Problem] = zip(lines, rows, strict=True)
         else:
-            try:
-                number = _read_number(raw_value, decimal_separator)
-            except CellError as error:
-                yield Problem(line, value_label, _cell_text(raw_value), error.reason, error.code)
+            items = chunk  # type: ignore[assignment]
+        for item in items:
+            if isinstance(item, Problem):
+                yield item
                 continue
-            value, is_percent = (None, False) if number is None else number
+            line, cells = item
 
-        first_line = seen.setdefault(month[1] | campaign[1] | metric[1], line)
-        if first_line != line:
-            yield _duplicate(line, metric_label, _cell_text(raw_metric), first_line)
-            continue
-        yield Record(line, month[0], campaign[0], metric[0], value, is_percent)
+            raw_metric = cells[metric_index]
+            try:
+                metric = metrics[raw_metric]
+            except KeyError:
+                code, problem = _metric_code(raw_metric, line, metric_label, header_map)
+                if problem is not None:
+                    yield problem
+                metric = (
+                    None
+                    if code is None
+                    else (code, metric_ids.setdefault(code, len(metric_ids)) << 12)
+                )
+                if problem is None or problem.code == "unknown_metric":
+                    metrics[raw_metric] = metric  # an unknown name is reported once, a blank always
+            if metric is None:
+                continue
+
+            month = months.read(cells[month_index])
+            if isinstance(month, CellError):
+                yield _month_problem(line, info, cells[month_index], month)
+                continue
+
+            campaign: tuple[str | None, int] = _NO_CAMPAIGN
+            if campaign_index is not None:
+                campaign = campaigns.read(cells[campaign_index])
+                if not campaign[0]:
+                    yield _campaign_problem(line, info)
+                    continue
+
+            raw_value = cells[value_index]
+            if raw_value.__class__ is str and (
+                raw_value.isdecimal() or (plain is not None and plain(raw_value))
+            ):
+                value: Decimal | None = Decimal(raw_value)
+                is_percent = False
+            else:
+                try:
+                    number = _read_number(raw_value, decimal_separator)
+                except CellError as error:
+                    yield Problem(
+                        line, value_label, _cell_text(raw_value), error.reason, error.code
+                    )
+                    continue
+                value, is_percent = (None, False) if number is None else number
+
+            first_line = seen.first_line(month[1] | campaign[1] | metric[1], line)
+            if first_line != line:
+                yield _duplicate(line, metric_label, _cell_text(raw_metric), first_line)
+                continue
+            yield Record(line, month[0], campaign[0], metric[0], value, is_percent)
 
 
 def _metric_code(
@@ -1274,8 +1563,8 @@ def _duplicate(line: int, label: str, value: str, first_line: int) -> Problem:
 
 
 def _wide_records(
-    rows: Rows, info: FileInfo, header_map: Mapping[str, str | None]
-) -> Iterator[Record | Problem]:
+    chunks: Iterator[Chunk], info: FileInfo, header_map: Mapping[str, str | None]
+) -> Iterator[Block | Record | Problem]:
     columns: list[tuple[int, str, str]] = []  # index, label, metric code
     taken: dict[str, str] = {}
     for index, header in info.metric_columns:
@@ -1319,51 +1608,102 @@ def _wide_records(
     # (month, campaign) packs into one small int: campaign << 12 | month.
     months = _Months()
     campaigns = _Campaigns(12)
-    seen: dict[int, int] = {}  # packed key -> first line
-    for item in rows:
-        if isinstance(item, Problem):
-            yield item
-            continue
-        line, cells = item
+    seen = _Seen(12)
+    codes = [code for _index, _label, code in columns]
 
-        month = months.read(cells[month_index])
-        if isinstance(month, CellError):
-            yield _month_problem(line, info, cells[month_index], month)
-            continue
-
-        campaign: tuple[str | None, int] = _NO_CAMPAIGN
+    def block(lines: range, rows: list[list[str]]) -> Block | None:
+        """The rows as a Block, or None (nothing read: the lines are read one by one)."""
+        if not columns:
+            return None
+        cells = list(zip(*rows, strict=True))
+        month_found = _known_cells(cells[month_index], months.known, months.read)
+        if month_found is None or set(map(type, month_found)) != {tuple}:
+            return None
+        names = None
+        campaign_keys: Iterable[int] = repeat(0)
         if campaign_index is not None:
-            campaign = campaigns.read(cells[campaign_index])
-            if not campaign[0]:
-                yield _campaign_problem(line, info)
+            campaign_found = _known_cells(cells[campaign_index], campaigns.known, campaigns.read)
+            if campaign_found is None:
+                return None
+            names = list(map(itemgetter(0), campaign_found))
+            if "" in names:
+                return None
+            campaign_keys = map(itemgetter(1), campaign_found)
+        width = len(columns)
+        row_values = zip(*(cells[index] for index, _label, _code in columns), strict=True)
+        plain_values = _plain_values(
+            chain.from_iterable(row_values), len(lines) * width, decimal_separator
+        )
+        if plain_values is None:
+            return None
+        keys = list(map(or_, map(itemgetter(1), month_found), campaign_keys))
+        if not seen.add_block(keys, lines):
+            return None  # a duplicate: reported line by line
+        values, negative = plain_values
+        return Block(
+            [line for line in lines for _ in codes],
+            [month for month, _key in month_found for _ in codes],
+            None if names is None else [name for name in names for _ in codes],
+            codes * len(lines),
+            values,
+            negative,
+            max(map(len, values)),
+        )
+
+    for chunk in chunks:
+        if chunk.__class__ is _Clean:
+            lines, rows = chunk  # type: ignore[misc]
+            found = block(lines, rows)
+            if found is not None:
+                yield found
+                continue
+            items: Iterable[Row | Problem] = zip(lines, rows, strict=True)
+        else:
+            items = chunk  # type: ignore[assignment]
+        for item in items:
+            if isinstance(item, Problem):
+                yield item
+                continue
+            line, cells = item
+
+            month = months.read(cells[month_index])
+            if isinstance(month, CellError):
+                yield _month_problem(line, info, cells[month_index], month)
                 continue
 
-        first_line = seen.setdefault(month[1] | campaign[1], line)
-        if first_line != line:
-            yield Problem(
-                line,
-                info.column_label(month_index),
-                _cell_text(cells[month_index]),
-                _msg(
-                    _("line %(line)s and line %(first_line)s give the same month and campaign"),
-                    line=line,
-                    first_line=first_line,
-                ),
-                "duplicate",
-            )
-            continue
+            campaign: tuple[str | None, int] = _NO_CAMPAIGN
+            if campaign_index is not None:
+                campaign = campaigns.read(cells[campaign_index])
+                if not campaign[0]:
+                    yield _campaign_problem(line, info)
+                    continue
 
-        for index, label, code in columns:
-            raw = cells[index]
-            if raw.__class__ is str and raw.isdecimal():
-                yield Record(line, month[0], campaign[0], code, Decimal(raw), False)
+            first_line = seen.first_line(month[1] | campaign[1], line)
+            if first_line != line:
+                yield Problem(
+                    line,
+                    info.column_label(month_index),
+                    _cell_text(cells[month_index]),
+                    _msg(
+                        _("line %(line)s and line %(first_line)s give the same month and campaign"),
+                        line=line,
+                        first_line=first_line,
+                    ),
+                    "duplicate",
+                )
                 continue
-            try:
-                number = _read_number(raw, decimal_separator)
-            except CellError as error:
-                yield Problem(line, label, _cell_text(raw), error.reason, error.code)
-                continue
-            if number is None:
-                yield Record(line, month[0], campaign[0], code, None, False)
-            else:
-                yield Record(line, month[0], campaign[0], code, number.value, number.is_percent)
+
+            for index, label, code in columns:
+                raw = cells[index]
+                if raw.__class__ is str and raw.isdecimal():
+                    yield Record(line, month[0], campaign[0], code, Decimal(raw), False)
+                    continue
+                try:
+                    number = _read_number(raw, decimal_separator)
+                except CellError as error:
+                    yield Problem(line, label, _cell_text(raw), error.reason, error.code)
+                    continue
+                if number is None:
+                    yield Record(line, month[0], campaign[0], code, None, False)
+                else:
+                    yield Record(line, month[0], campaign[0], code, number.value, number.is_percent)

@@ -70,8 +70,10 @@ def import_list(*, organization: Organization) -> QuerySet[ImportBatch]:
 
 
 def batch_changes(*, batch: ImportBatch, limit: int = 100) -> list[ValueChange]:
-    """The first values the import wrote, with the ones they replaced (not the undo's)."""
-    changes = ValueChange.objects.filter(organization=batch.organization_id, import_batch=batch)
+    """The first values the import replaced, with what they replaced (not the undo's)."""
+    changes = ValueChange.objects.filter(
+        organization=batch.organization_id, import_batch=batch, old_value__isnull=False
+    )
     if batch.undone_at is not None:
         changes = changes.filter(changed_at__lt=batch.undone_at)
     return list(changes.select_related("campaign", "metric").order_by("pk")[:limit])

@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import compress
 from typing import IO, Any, BinaryIO
 
 from django.conf import settings
@@ -34,16 +35,17 @@ from campaigns.models import Campaign, Channel
 from campaigns.services import campaign_save
 from kpiboard.models import Organization
 from metrics.models import Metric, MetricAlias, MetricEntry, MetricKind, Source, ValueChange
-from metrics.services import ENTRY_LIMIT, ValueWrite, entries_write
+from metrics.services import ENTRY_LIMIT, ValueWrite, entries_lock, entries_write
 
 from .models import ImportBatch, ImportFile
 from .parsing import (
+    Block,
     FileInfo,
     ParseError,
     Problem,
     Record,
     _msg,
-    iter_records,
+    iter_blocks,
     normalize_header,
     sniff,
 )
@@ -55,7 +57,7 @@ from .selectors import (
     Match,
     known_headers,
 )
-from .staging import Counts, StagedChange, Stager, staging
+from .staging import ChangedMeanwhile, Counts, StagedChange, Stager, staging
 
 MAX_PROBLEMS = 1000  # kept for the page; the count goes on
 SAMPLE_ROWS = 10
@@ -152,6 +154,7 @@ class ImportCheck:
     updates: list[ValueDiff] = field(default_factory=list)
     metrics: dict[str, Metric] = field(default_factory=dict)
     campaign_column: str | None = None
+    campaign_ids: set[int] = field(default_factory=set)  # the existing campaigns written to
 
     @property
     def ok(self) -> bool:
@@ -325,49 +328,92 @@ class _Reader:
         sample = check.sample
         values = blanks = 0
 
-        for item in iter_records(stream, info, header_map=lookup):
-            if item.__class__ is not Record:
-                if item.code == "unknown_metric" and item.value:  # type: ignore[union-attr]
-                    unknown_names.setdefault(normalize_header(item.value), item.value)  # type: ignore[union-attr]
-                self.add_problem(check, item)  # type: ignore[arg-type]
-                continue
-            line, month, campaign, code, value, is_percent = item  # type: ignore[misc]
-            if len(sample) < SAMPLE_ROWS:
-                sample.append(SampleRow(line, month, campaign or "", self.metrics[code], value))
-            if value is None:
-                blanks += 1
-                continue
-            if (
-                value >= limit
-                or (value < 0 and (code in no_negative or value <= -limit))
-                or (is_percent and code not in percent)
-            ):
-                self.add_problem(
-                    check,
-                    self._value_problem(info, labels, value_label, line, code, value, is_percent),
-                )
-                continue
-            if campaign is None:
-                cid = campaign_id
-            else:
-                cid = campaigns.ids.get(campaign)
-                if cid is None:
-                    cid = campaigns.resolve(campaign, line)
-                    if cid is None:
-                        self.add_problem(
-                            check, campaigns.spelling_problem(campaign, line, campaign_label)
+        add_block = self.stager.add_block
+        widest = len(str(int(limit))) - 1  # a literal this long or shorter is below the limit
+
+        def block_campaigns(names: list[str] | None, lines: list[int]) -> list[int] | None:
+            """The campaign of each value of a block, or None to read it value by value
+            (a campaign to create, a second spelling: counted and reported there)."""
+            if names is None:
+                return [campaign_id] * len(lines)
+            ids = campaigns.ids
+            for name in sorted(set(names).difference(ids), key=names.index):
+                if campaigns.resolve(name, lines[names.index(name)]) is None:
+                    return None
+            found = list(map(ids.__getitem__, names))
+            return found if found and min(found) > 0 else None
+
+        for found in iter_blocks(stream, info, header_map=lookup):
+            if found.__class__ is Block:
+                block: Block = found  # type: ignore[assignment]
+                if len(sample) >= SAMPLE_ROWS and not block.negative and block.widest <= widest:
+                    lines, names, codes, months, texts = (
+                        block.lines, block.campaigns, block.codes, block.months, block.values
+                    )  # fmt: skip
+                    blank = texts.count("")
+                    if blank:  # missing values are skipped, not zeros
+                        keep = list(map(bool, texts))
+                        lines, codes, months, texts = (
+                            list(compress(column, keep)) for column in (lines, codes, months, texts)
+                        )  # fmt: skip
+                        names = None if names is None else list(compress(names, keep))
+                    cids = block_campaigns(names, lines)  # type: ignore[arg-type]
+                    if cids is not None:
+                        add_block(
+                            lines, cids, list(map(metric_ids.__getitem__, codes)), months, texts
                         )
-                        campaigns.ids[campaign] = 0
+                        values += len(texts)
+                        blanks += blank
                         continue
-                if cid <= 0:
-                    if cid == 0:
-                        continue  # a second spelling of a campaign, reported once
-                    campaigns.count_missing(cid, month)
-            add(line, cid, metric_ids[code], month, value)
-            values += 1
+                items: Iterable[Record | Problem] = block.records()
+            else:
+                items = (found,)  # type: ignore[assignment]
+            for item in items:
+                if item.__class__ is not Record:
+                    if item.code == "unknown_metric" and item.value:  # type: ignore[union-attr]
+                        unknown_names.setdefault(normalize_header(item.value), item.value)  # type: ignore[union-attr]
+                    self.add_problem(check, item)  # type: ignore[arg-type]
+                    continue
+                line, month, campaign, code, value, is_percent = item  # type: ignore[misc]
+                if len(sample) < SAMPLE_ROWS:
+                    sample.append(SampleRow(line, month, campaign or "", self.metrics[code], value))
+                if value is None:
+                    blanks += 1
+                    continue
+                if (
+                    value >= limit
+                    or (value < 0 and (code in no_negative or value <= -limit))
+                    or (is_percent and code not in percent)
+                ):
+                    self.add_problem(
+                        check,
+                        self._value_problem(
+                            info, labels, value_label, line, code, value, is_percent
+                        ),
+                    )
+                    continue
+                if campaign is None:
+                    cid = campaign_id
+                else:
+                    cid = campaigns.ids.get(campaign)
+                    if cid is None:
+                        cid = campaigns.resolve(campaign, line)
+                        if cid is None:
+                            self.add_problem(
+                                check, campaigns.spelling_problem(campaign, line, campaign_label)
+                            )
+                            campaigns.ids[campaign] = 0
+                            continue
+                    if cid <= 0:
+                        if cid == 0:
+                            continue  # a second spelling of a campaign, reported once
+                        campaigns.count_missing(cid, month)
+                add(line, cid, metric_ids[code], month, value)
+                values += 1
 
         self.stager.finish()
         check.values, check.blanks = values, blanks
+        check.campaign_ids = {pk for pk in (campaign_id, *campaigns.ids.values()) if pk and pk > 0}
         check.columns = self._columns(info, lookup, unknown_names)
         check.missing_campaigns = campaigns.missing_list()
         self._after(check, info, campaign_label)
@@ -662,13 +708,24 @@ def import_run(
             now = timezone.now()
             new_campaigns, created_names = _create_campaigns(organization, check, options)
             _save_aliases(organization, check)
-            counts = stager.apply(
-                organization=organization,
-                batch=batch,
-                user=user,
-                now=now,
-                new_campaigns=new_campaigns,
-            )
+            try:
+                counts = stager.apply(
+                    organization=organization,
+                    batch=batch,
+                    user=user,
+                    now=now,
+                    new_campaigns=new_campaigns,
+                    campaign_ids=check.campaign_ids,
+                )
+            except ChangedMeanwhile:
+                raise ImportActionError(
+                    str(
+                        _(
+                            "A campaign or a metric of this file was deleted meanwhile:"
+                            " check the file again."
+                        )
+                    )
+                ) from None
             _describe(batch, check)
             batch.created_count = counts.created
             batch.updated_count = counts.updated
@@ -899,17 +956,25 @@ def import_undo(
         "month": OuterRef("month"),
     }
     changes = ValueChange.objects.filter(organization=organization, import_batch=batch)
+    # Values the import added and nobody changed since: their creation is the entry itself
+    # (MetricEntry.creation_logged). Those changed since have their creation in `changes`.
+    added = MetricEntry.objects.filter(
+        organization=organization, import_batch=batch, creation_logged=False
+    )
+    # Every campaign written to, locked at once and in order before anything is read: the
+    # writes below lock them chunk by chunk, which could deadlock with an import meanwhile.
+    entries_lock(
+        organization=organization,
+        campaign_ids={
+            *changes.values_list("campaign_id", flat=True).distinct(),
+            *added.values_list("campaign_id", flat=True).distinct(),
+        },
+        metric_ids=(),
+    )
     still_imported = Exists(
         MetricEntry.objects.filter(organization=organization, value=OuterRef("new_value"), **cell)
     )
     kept = changes.exclude(still_imported).count()
-    # Values added by imports made before additions were kept in the history: they are
-    # still at their first version and still name the import, unless changed since.
-    added = MetricEntry.objects.filter(
-        organization=organization, import_batch=batch, version=1
-    ).exclude(
-        Exists(ValueChange.objects.filter(organization=organization, import_batch=batch, **cell))
-    )
     batch.undone_at = timezone.now()
     batch.undone_by = user
     batch.status = ImportBatch.Status.UNDONE

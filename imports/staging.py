@@ -1,9 +1,10 @@
 """Where checked values wait until the whole file has been read.
 
 On PostgreSQL they are streamed with COPY into a TEMP table, so a file of any length costs
-bounded memory, then compared with the stored values and merged in a few set-based
-statements (INSERT ... SELECT, INSERT ... ON CONFLICT). Every value the import adds or
-replaces is kept in the history (ValueChange, old and new), like every other change.
+bounded memory, then compared with the stored values and merged by one statement: new
+values are inserted, changed ones updated, with their history (ValueChange keeps every value
+the import replaces); a value it adds has no previous value, and its creation is told by the
+entry itself (who, when, which import: MetricEntry.creation_logged) until it first changes.
 Elsewhere (the embedded SQLite mode, small files) the values wait in a list and go through
 metrics.services.entries_write, which records the same history.
 
@@ -14,7 +15,7 @@ by the real ones when the campaigns are created, at apply time.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from metrics.models import Metric, MetricEntry, Source, StaleMark, ValueChange
 from metrics.services import (
     ENTRY_QUANTUM,
     ValueWrite,
+    entries_lock,
     entries_write,
     kpis_mark_all_stale,
     schedule_recompute,
@@ -42,6 +44,7 @@ FULL_RECOMPUTE_RATIO = 50
 _STAGING = "imports_staging"
 _NEW_CAMPAIGNS = "imports_new_campaigns"
 _CHANGES = "imports_changes"
+_CELLS = "imports_cells"
 _FLUSH_ROWS = 8_000
 
 
@@ -51,6 +54,7 @@ def _sql(template: str, **extra: str) -> str:
         staging=_STAGING,
         new_campaigns=_NEW_CAMPAIGNS,
         changes=_CHANGES,
+        cells=_CELLS,
         entries=MetricEntry._meta.db_table,
         history=ValueChange._meta.db_table,
         metrics=Metric._meta.db_table,
@@ -62,6 +66,10 @@ def _sql(template: str, **extra: str) -> str:
 # None: PostgreSQL's COPY path on PostgreSQL, the list elsewhere. Tests set "memory" to run
 # the embedded mode's path on PostgreSQL too.
 STAGING_KIND: str | None = None
+
+
+class ChangedMeanwhile(Exception):
+    """A campaign or metric the file's values go to was deleted since the file was read."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,16 @@ class Stager(Protocol):
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
         """Keep one value; campaign_id is negative for a campaign still to be created."""
 
+    def add_block(
+        self,
+        lines: Sequence[int],
+        campaign_ids: Sequence[int],
+        metric_ids: Sequence[int],
+        months: Sequence[date],
+        values: Sequence[str],
+    ) -> None:
+        """Keep many values at once; each a decimal literal, of an existing campaign."""
+
     def finish(self) -> None:
         """The file has been read: no more add()."""
 
@@ -104,8 +122,12 @@ class Stager(Protocol):
         user: Any,
         now: datetime,
         new_campaigns: dict[int, int],
+        campaign_ids: set[int],
     ) -> Counts:
-        """Write the staged values, their history and stale marks; recompute on commit."""
+        """Write the staged values, their history and stale marks; recompute on commit.
+
+        ``campaign_ids`` are the existing campaigns the values go to (new ones aside).
+        Raises ChangedMeanwhile when one of them, or a metric, is gone."""
 
 
 @contextmanager
@@ -121,15 +143,17 @@ def staging(*, organization: Any, kind: str | None = None) -> Iterator[Stager]:
 
 
 def _mark_stale(*, organization: Any, cells: int, insert_marks: Any) -> None:
-    if cells > FULL_RECOMPUTE_CELLS and cells * FULL_RECOMPUTE_RATIO > _stored_values(organization):
+    enough = cells * FULL_RECOMPUTE_RATIO + 1
+    if cells > FULL_RECOMPUTE_CELLS and enough - 1 > _stored_values(organization, enough):
         kpis_mark_all_stale(organization=organization)
     elif cells:
         insert_marks()
         schedule_recompute(organization_id=organization.pk)
 
 
-def _stored_values(organization: Any) -> int:
-    return MetricEntry.objects.filter(organization=organization).count()
+def _stored_values(organization: Any, enough: int) -> int:
+    """How many values the organization stores, counted up to ``enough``."""
+    return MetricEntry.objects.filter(organization=organization)[:enough].count()
 
 
 class PostgresStager:
@@ -138,7 +162,9 @@ class PostgresStager:
     def __init__(self) -> None:
         self.rows = 0
         self._cursor = connection.cursor()
-        self._cursor.execute(_sql("DROP TABLE IF EXISTS {staging}, {new_campaigns}, {changes}"))
+        self._cursor.execute(
+            _sql("DROP TABLE IF EXISTS {staging}, {new_campaigns}, {changes}, {cells}")
+        )
         self._cursor.execute(
             _sql(
                 "CREATE TEMP TABLE {staging} (line integer, campaign_id bigint, metric_id bigint,"
@@ -150,7 +176,9 @@ class PostgresStager:
         self._copy_manager: Any = None
         self._copy: Any = None
         self._buffer: list[str] = []
+        self._pending = 0  # rows in the buffer
         self._months: dict[date, str] = {}
+        self._texts: dict[int | date, str] = {}
         self._changes_ready = False
 
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
@@ -158,7 +186,35 @@ class PostgresStager:
         if text is None:
             text = self._months[month] = month.isoformat()
         self._buffer.append(f"{line}\t{campaign_id}\t{metric_id}\t{text}\t{value}\n")
-        if len(self._buffer) >= _FLUSH_ROWS:
+        self._pending += 1
+        if self._pending >= _FLUSH_ROWS:
+            self._send()
+
+    def add_block(
+        self,
+        lines: Sequence[int],
+        campaign_ids: Sequence[int],
+        metric_ids: Sequence[int],
+        months: Sequence[date],
+        values: Sequence[str],
+    ) -> None:
+        if not values:
+            return
+        texts = self._texts  # each id and month as COPY reads it
+        for key in set(campaign_ids).union(metric_ids, months).difference(texts):
+            texts[key] = key.isoformat() if isinstance(key, date) else str(key)
+        text = texts.__getitem__
+        rows = zip(
+            map(str, lines),
+            map(text, campaign_ids),
+            map(text, metric_ids),
+            map(text, months),
+            values,
+            strict=True,
+        )
+        self._buffer.append("\n".join(map("\t".join, rows)) + "\n")
+        self._pending += len(values)
+        if self._pending >= _FLUSH_ROWS:
             self._send()
 
     def _send(self) -> None:
@@ -166,8 +222,9 @@ class PostgresStager:
             self._copy_manager = self._cursor.cursor.copy(_sql("COPY {staging} FROM STDIN"))
             self._copy = self._copy_manager.__enter__()
         self._copy.write("".join(self._buffer))
-        self.rows += len(self._buffer)
+        self.rows += self._pending
         self._buffer = []
+        self._pending = 0
 
     def finish(self) -> None:
         if self._buffer:
@@ -175,6 +232,9 @@ class PostgresStager:
         if self._copy_manager is not None:
             manager, self._copy_manager = self._copy_manager, None
             manager.__exit__(None, None, None)
+        # Temporary tables are never analyzed on their own: without statistics the planner
+        # would guess the size of the joins below.
+        self._cursor.execute(_sql("ANALYZE {staging}"))
 
     def close(self) -> None:
         if self._copy_manager is not None:  # left in the middle of the file: abandon the COPY
@@ -184,7 +244,7 @@ class PostgresStager:
         try:
             if not connection.needs_rollback and connection.connection is not None:
                 self._cursor.execute(
-                    _sql("DROP TABLE IF EXISTS {staging}, {new_campaigns}, {changes}")
+                    _sql("DROP TABLE IF EXISTS {staging}, {new_campaigns}, {changes}, {cells}")
                 )
         finally:
             self._cursor.close()
@@ -236,9 +296,14 @@ class PostgresStager:
         user: Any,
         now: datetime,
         new_campaigns: dict[int, int],
+        campaign_ids: set[int],
     ) -> Counts:
         cursor = self._cursor
-        self._changes()
+        metric_ids = Metric.objects.filter(organization=organization).values_list("pk", flat=True)
+        if not entries_lock(
+            organization=organization, campaign_ids=campaign_ids, metric_ids=metric_ids
+        ):
+            raise ChangedMeanwhile
         if new_campaigns:  # their values were staged under placeholders: use the real ids
             cursor.execute(
                 _sql("CREATE TEMP TABLE {new_campaigns} (placeholder bigint, id bigint)")
@@ -248,8 +313,8 @@ class PostgresStager:
             )
             cursor.execute(
                 _sql(
-                    "UPDATE {changes} c SET campaign_id = n.id FROM {new_campaigns} n"
-                    " WHERE c.campaign_id = n.placeholder"
+                    "UPDATE {staging} s SET campaign_id = n.id FROM {new_campaigns} n"
+                    " WHERE s.campaign_id < 0 AND s.campaign_id = n.placeholder"
                 )
             )
         params = {
@@ -259,44 +324,68 @@ class PostgresStager:
             "now": now,
             "source": Source.IMPORT.value,
         }
+        # The hash of the stored values a file is compared with, and the touched cells, fit
+        # in memory rather than spilling to disk (SET LOCAL: for this transaction only).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             _sql(
-                "INSERT INTO {history} (organization_id, campaign_id, metric_id, month,"
-                " old_value, new_value, changed_by_id, changed_at, source, import_batch_id)"
-                " SELECT %(organization)s, campaign_id, metric_id, month, old_value, value,"
-                " %(user)s, %(now)s, %(source)s, %(batch)s FROM {changes}"
-            ),
-            params,
-        )
-        cursor.execute(
-            _sql(
-                "INSERT INTO {entries} AS e (organization_id, campaign_id, metric_id, month,"
-                " value, kind, version, source, import_batch_id, updated_by_id, updated_at)"
-                " SELECT %(organization)s, c.campaign_id, c.metric_id, c.month, c.value, m.kind,"
-                " 1, %(source)s, %(batch)s, %(user)s, %(now)s FROM {changes} c"
-                " JOIN {metrics} m ON m.id = c.metric_id"
-                " ON CONFLICT (campaign_id, metric_id, month) DO UPDATE SET value = EXCLUDED.value,"
-                " version = e.version + 1, source = EXCLUDED.source,"
-                " import_batch_id = EXCLUDED.import_batch_id,"
-                " updated_by_id = EXCLUDED.updated_by_id, updated_at = EXCLUDED.updated_at"
-                " WHERE e.value IS DISTINCT FROM EXCLUDED.value"
-            ),
-            params,
-        )
-        cursor.execute(
-            _sql(
-                "SELECT count(*) FILTER (WHERE old_value IS NULL),"
-                " count(*) FILTER (WHERE old_value IS NOT NULL),"
-                " count(DISTINCT (campaign_id, month)) FROM {changes}"
+                "CREATE TEMP TABLE {cells} (campaign_id bigint, month date, created"
+                " integer, updated integer)"
             )
         )
-        created, updated, cells = cursor.fetchone()
+        # One statement: the staged values that differ from the stored ones (the campaigns
+        # are locked: nobody else writes their values meanwhile), inserted when new (a plain
+        # INSERT: no speculative insertion, no conflict possible), updated when changed,
+        # with the history of the changed ones: the value replaced, and first, for a value
+        # an import added and nobody changed since, its creation as the entry tells it.
+        # Unchanged values are not touched at all; the counts come from the same join.
+        cursor.execute(
+            _sql(
+                "WITH changed AS MATERIALIZED ("
+                " SELECT s.campaign_id, s.metric_id, s.month, s.value, e.id AS entry_id,"
+                " e.value AS old_value, e.creation_logged, e.updated_by_id, e.updated_at,"
+                " e.source, e.import_batch_id FROM {staging} s"
+                " LEFT JOIN {entries} e ON e.organization_id = %(organization)s"
+                " AND e.campaign_id = s.campaign_id AND e.metric_id = s.metric_id"
+                " AND e.month = s.month WHERE e.value IS DISTINCT FROM s.value),"
+                " created AS (INSERT INTO {entries} (organization_id, campaign_id, metric_id,"
+                " month, value, kind, version, source, import_batch_id, updated_by_id,"
+                " updated_at, creation_logged)"
+                " SELECT %(organization)s, c.campaign_id, c.metric_id, c.month, c.value,"
+                " m.kind, 1, %(source)s, %(batch)s, %(user)s, %(now)s, false"
+                " FROM changed c JOIN {metrics} m ON m.id = c.metric_id"
+                " WHERE c.entry_id IS NULL),"
+                " updated AS (UPDATE {entries} e SET value = c.value, version = e.version + 1,"
+                " source = %(source)s, import_batch_id = %(batch)s,"
+                " updated_by_id = %(user)s, updated_at = %(now)s, creation_logged = true"
+                " FROM changed c WHERE c.entry_id IS NOT NULL AND e.id = c.entry_id),"
+                " logged AS (INSERT INTO {history} (organization_id, campaign_id, metric_id,"
+                " month, old_value, new_value, changed_by_id, changed_at, source,"
+                " import_batch_id)"
+                " SELECT %(organization)s, campaign_id, metric_id, month, NULL, old_value,"
+                " updated_by_id, updated_at, source, import_batch_id FROM changed"
+                " WHERE entry_id IS NOT NULL AND NOT creation_logged"
+                " UNION ALL"
+                " SELECT %(organization)s, campaign_id, metric_id, month, old_value, value,"
+                " %(user)s, %(now)s, %(source)s, %(batch)s FROM changed"
+                " WHERE entry_id IS NOT NULL)"
+                " INSERT INTO {cells} SELECT campaign_id, month,"
+                " count(*) FILTER (WHERE entry_id IS NULL),"
+                " count(*) FILTER (WHERE entry_id IS NOT NULL)"
+                " FROM changed GROUP BY campaign_id, month"
+            ),
+            params,
+        )
+        cursor.execute(_sql("SELECT count(*), sum(created), sum(updated) FROM {cells}"))
+        cells, created, updated = cursor.fetchone()
+        created, updated = int(created or 0), int(updated or 0)
 
         def insert_marks() -> None:
             cursor.execute(
                 _sql(
                     "INSERT INTO {stale_marks} (organization_id, campaign_id, month, created_at)"
-                    " SELECT DISTINCT %(organization)s, campaign_id, month, %(now)s FROM {changes}"
+                    " SELECT %(organization)s, campaign_id, month, %(now)s FROM {cells}"
+                    " ORDER BY campaign_id, month"
                 ),
                 params,
             )
@@ -316,6 +405,22 @@ class MemoryStager:
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
         self._values.append((line, campaign_id, metric_id, month, value.quantize(ENTRY_QUANTUM)))
         self.rows += 1
+
+    def add_block(
+        self,
+        lines: Sequence[int],
+        campaign_ids: Sequence[int],
+        metric_ids: Sequence[int],
+        months: Sequence[date],
+        values: Sequence[str],
+    ) -> None:
+        self._values.extend(
+            (line, campaign_id, metric_id, month, Decimal(value).quantize(ENTRY_QUANTUM))
+            for line, campaign_id, metric_id, month, value in zip(
+                lines, campaign_ids, metric_ids, months, values, strict=True
+            )
+        )
+        self.rows += len(values)
 
     def finish(self) -> None:
         pass
@@ -366,7 +471,13 @@ class MemoryStager:
         user: Any,
         now: datetime,
         new_campaigns: dict[int, int],
+        campaign_ids: set[int],
     ) -> Counts:
+        metric_ids = {value[2] for value in self._values}
+        if not entries_lock(
+            organization=organization, campaign_ids=campaign_ids, metric_ids=metric_ids
+        ):
+            raise ChangedMeanwhile
         result = entries_write(
             organization=organization,
             writes=[

@@ -6,17 +6,19 @@ Values come back as Decimal with their text as typed in the reader's language ("
 French, "1,234.5" in English): the grid's inputs show what parsing reads back.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from babel.numbers import format_decimal, get_currency_symbol
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import DecimalField, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from campaigns.models import Campaign
+from imports.models import ImportBatch
 from kpiboard import formatting
 from kpiboard.models import Organization
 
@@ -369,16 +371,63 @@ def cell_history(
     month: date,
     language: str | None = None,
 ) -> list[Change]:
-    """Every change to one cell, newest first (the latest HISTORY_LIMIT)."""
+    """Every change to one cell, newest first (the latest HISTORY_LIMIT). A value an import
+    added and nobody changed since is its own creation record (MetricEntry.creation_logged):
+    it comes first."""
     language = language or get_language()
-    changes = (
-        ValueChange.objects.filter(
-            organization=organization, campaign=campaign, metric=metric, month=month
-        )
+    cell = {"organization": organization, "campaign": campaign, "metric": metric, "month": month}
+    changes = list(
+        ValueChange.objects.filter(**cell)
         .select_related("changed_by", "import_batch", "campaign")
         .order_by("-changed_at", "-id")[:HISTORY_LIMIT]
     )
+    addition = (
+        MetricEntry.objects.filter(**cell, creation_logged=False)
+        .select_related("updated_by", "import_batch", "campaign")
+        .first()
+    )
+    if addition is not None:
+        changes = [addition.creation_change(), *changes][:HISTORY_LIMIT]
     return [_change(change, metric, language) for change in changes]
+
+
+_NO_VALUE = Value(None, output_field=DecimalField(max_digits=20, decimal_places=6))
+
+
+class ActivityRows:
+    """The activity as Paginator reads it: a count, and slices of rows (dicts), newest first.
+
+    Two sources, merged: each is read newest first through its own index and only as far
+    as the slice asks (sorting the union as a whole would read every addition of a
+    million-value import for each page).
+    """
+
+    ORDER = ("-when", "-row_id")
+
+    def __init__(self, changes: QuerySet, additions: QuerySet) -> None:
+        self.changes = changes
+        self.additions = additions
+
+    def count(self) -> int:
+        return self.changes.union(self.additions, all=True).count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self[:])
+
+    def __getitem__(self, item: slice) -> list[dict]:
+        from django.db import connection
+
+        start, stop = item.start or 0, item.stop
+        if stop is not None and stop <= start:
+            return []
+        changes, additions = self.changes, self.additions
+        if stop is not None and connection.features.supports_slicing_ordering_in_compound:
+            changes = changes.order_by(*self.ORDER)[:stop]
+            additions = additions.order_by(*self.ORDER)[:stop]
+        return list(changes.union(additions, all=True).order_by(*self.ORDER)[start:stop])
 
 
 def activity(
@@ -387,23 +436,58 @@ def activity(
     person: int | None = None,
     campaign: int | None = None,
     source: str | None = None,
-) -> QuerySet[ValueChange]:
-    """The organization's value changes, newest first, filtered by who, where and how."""
+) -> ActivityRows:
+    """The organization's value changes, newest first, filtered by who, where and how: the
+    history, and the values imports added that nobody changed since (their creation is the
+    entry itself). Rows as dicts, for activity_rows()."""
     changes = ValueChange.objects.filter(organization=organization)
+    additions = MetricEntry.objects.filter(organization=organization, creation_logged=False)
     if person:
         changes = changes.filter(changed_by_id=person)
+        additions = additions.filter(updated_by_id=person)
     if campaign:
         changes = changes.filter(campaign_id=campaign)
+        additions = additions.filter(campaign_id=campaign)
     if source:
         changes = changes.filter(source=source)
-    return changes.select_related("changed_by", "import_batch", "campaign", "metric").order_by(
-        "-changed_at", "-id"
-    )
+        additions = additions.filter(source=source)
+    changes = changes.values(
+        when=F("changed_at"), row_id=F("id"), who_id=F("changed_by_id"), how=F("source"),
+        batch_id=F("import_batch_id"), campaign_ref=F("campaign_id"), metric_ref=F("metric_id"),
+        cell_month=F("month"), old=F("old_value"), new=F("new_value"),
+    )  # fmt: skip
+    additions = additions.values(
+        when=F("updated_at"), row_id=F("id"), who_id=F("updated_by_id"), how=F("source"),
+        batch_id=F("import_batch_id"), campaign_ref=F("campaign_id"), metric_ref=F("metric_id"),
+        cell_month=F("month"), old=_NO_VALUE, new=F("value"),
+    )  # fmt: skip
+    return ActivityRows(changes, additions)
 
 
-def activity_rows(changes, language: str | None = None) -> list[Change]:
+def activity_rows(rows, language: str | None = None) -> list[Change]:
+    """The Change of each activity() row; four queries, whatever the number of rows."""
     language = language or get_language()
-    return [_change(change, change.metric, language) for change in changes]
+    rows = list(rows)
+    people = get_user_model().objects.in_bulk({r["who_id"] for r in rows if r["who_id"]})
+    batches = ImportBatch.objects.only("filename").in_bulk(
+        {r["batch_id"] for r in rows if r["batch_id"]}
+    )
+    campaigns = Campaign.objects.in_bulk({r["campaign_ref"] for r in rows})
+    metrics = Metric.objects.in_bulk({r["metric_ref"] for r in rows})
+    changes = []
+    for row in rows:
+        change = ValueChange(
+            changed_at=row["when"],
+            changed_by=people.get(row["who_id"]),
+            source=row["how"],
+            import_batch=batches.get(row["batch_id"]),
+            campaign=campaigns.get(row["campaign_ref"]),
+            month=row["cell_month"],
+            old_value=row["old"],
+            new_value=row["new"],
+        )
+        changes.append(_change(change, metrics[row["metric_ref"]], language))
+    return changes
 
 
 def people(*, organization: Organization) -> list:

@@ -187,29 +187,50 @@ class Source(models.TextChoices):
 class MetricEntry(models.Model):
     """One value of one metric for one campaign and one month."""
 
-    # Indexes are few on purpose (an import writes a million of these): the organization is
-    # served by entry_org_month, the campaign by the unique constraint.
+    # An import writes a million of these in one statement, so the table carries only what
+    # reads need: no per-row foreign-key trigger (the writers resolve every id inside the
+    # organization and lock the campaigns and metrics they write once per write; deletions
+    # cascade through Django, and through statement-level triggers for a deleter that did
+    # not wait for a running import: migration 0004) and few indexes, each costing about a
+    # second per million values written: a campaign's values (the unique constraint), the
+    # organization's by month, then metric (the recompute, dashboards, catalog counts), and
+    # the additions not yet in the history (entry_unlogged: activity, import page, undo).
     organization = models.ForeignKey(
-        "kpiboard.Organization", on_delete=models.CASCADE, related_name="entries", db_index=False
+        "kpiboard.Organization",
+        on_delete=models.CASCADE,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="entries", db_index=False
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
     )
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="entries")
+    metric = models.ForeignKey(
+        Metric,
+        on_delete=models.CASCADE,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
+    )
     month = models.DateField(_("month"))
     value = models.DecimalField(_("value"), max_digits=20, decimal_places=6)
     # The metric's kind, copied so the database itself refuses a negative count or amount.
     kind = models.CharField(max_length=10, choices=MetricKind.choices, editable=False)
     version = models.PositiveIntegerField(default=1)
     source = models.CharField(max_length=6, choices=Source.choices, default=Source.FORM)
-    # Who and which import last changed it: bookkeeping, kept consistent by Django's
-    # on_delete, without a per-row foreign-key check on every imported value.
+    # Who and which import last changed it. An import that wrote values is never deleted
+    # but with its organization (imports.admin refuses it), so nothing needs nulling here.
     import_batch = models.ForeignKey(
         "imports.ImportBatch",
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         db_constraint=False,
     )
     updated_by = models.ForeignKey(
@@ -222,6 +243,10 @@ class MetricEntry(models.Model):
         db_constraint=False,
     )
     updated_at = models.DateTimeField(_("last changed"))
+    # False for a value an import added and nobody has changed since: its creation is not a
+    # ValueChange row yet, this entry tells it (updated_by, updated_at, source, import_batch).
+    # Whatever changes or deletes the value first writes that row (see creation_change).
+    creation_logged = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         verbose_name = _("metric value")
@@ -239,30 +264,95 @@ class MetricEntry(models.Model):
                 condition=Q(kind__in=[k.value for k in MetricKind]), name="entry_kind_valid"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "month"], name="entry_org_month")]
+        indexes = [
+            models.Index(fields=["organization", "month", "metric"], name="entry_org_month_metric"),
+            # The activity page, an import's page and its undo read the additions in order.
+            models.Index(
+                fields=["organization", "updated_at", "id"],
+                condition=Q(creation_logged=False),
+                name="entry_unlogged",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.metric_id} {self.campaign_id} {self.month:%Y-%m}: {self.value}"
 
+    def creation_change(self) -> "ValueChange":
+        """The history row of this value's creation (unsaved), for an entry whose creation is
+        not logged yet: its value, author, time, source and import are the creation's."""
+        change = ValueChange(
+            organization_id=self.organization_id,
+            campaign_id=self.campaign_id,
+            metric_id=self.metric_id,
+            month=self.month,
+            old_value=None,
+            new_value=self.value,
+            changed_by_id=self.updated_by_id,
+            changed_at=self.updated_at,
+            source=self.source,
+            import_batch_id=self.import_batch_id,
+        )
+        for name, change_name in _CREATION_RELATIONS:  # what the entry was read with
+            if self._meta.get_field(name).is_cached(self):
+                setattr(change, change_name, getattr(self, name))
+        return change
+
+
+_CREATION_RELATIONS = (
+    ("campaign", "campaign"),
+    ("metric", "metric"),
+    ("updated_by", "changed_by"),
+    ("import_batch", "import_batch"),
+)
+
 
 class ValueChange(models.Model):
-    """History: every change to a metric value, whatever its source."""
+    """History: every change to a metric value, whatever its source.
 
+    One exception, for speed: the creation of a value an import added is written here only
+    when the value first changes; until then MetricEntry.creation_change() gives it. The
+    selectors (metrics.entry_selectors, imports.selectors) show both.
+    """
+
+    # Written by the million too when an import replaces values: no foreign-key trigger (see
+    # MetricEntry), and only the indexes reads use: the activity (change_org_time), a cell
+    # (change_cell), an import's changes and its undo (import_batch).
     organization = models.ForeignKey(
-        "kpiboard.Organization", on_delete=models.CASCADE, related_name="value_changes"
+        "kpiboard.Organization",
+        on_delete=models.CASCADE,
+        related_name="value_changes",
+        db_index=False,
+        db_constraint=False,
     )
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    metric = models.ForeignKey(
+        Metric, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     month = models.DateField()
     old_value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     new_value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     changed_at = models.DateTimeField()
     source = models.CharField(max_length=6, choices=Source.choices)
     import_batch = models.ForeignKey(
-        "imports.ImportBatch", on_delete=models.CASCADE, null=True, related_name="changes"
+        "imports.ImportBatch",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="changes",
+        db_constraint=False,
     )
 
     class Meta:

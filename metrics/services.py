@@ -118,6 +118,43 @@ def schedule_recompute(*, organization_id: int) -> None:
     transaction.on_commit(lambda: recompute_kpis.delay(organization_id))
 
 
+def entries_lock(
+    *, organization: Organization, campaign_ids: Iterable[int], metric_ids: Iterable[int]
+) -> bool:
+    """Lock the campaigns and metrics values are about to be written for, until the end of
+    the transaction; False when one of them is not (or no longer) the organization's.
+
+    What PostgreSQL's foreign-key check would do for every row written, once per write (the
+    entries and their history have no such constraint: see MetricEntry). The campaigns are
+    locked FOR NO KEY UPDATE, like entries_set does: writers of a campaign's values queue,
+    so what a write compares with is what it replaces, and deleting the campaign waits. The
+    metrics only FOR KEY SHARE: their deletion, or a change of kind, waits.
+    """
+    from django.db import connection
+
+    campaign_ids, metric_ids = sorted(set(campaign_ids)), sorted(set(metric_ids))
+    campaigns = (
+        Campaign.objects.filter(organization=organization, pk__in=campaign_ids)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+    if len(campaigns) != len(campaign_ids):
+        return False
+    if not metric_ids:
+        return True
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time anyway
+        found = Metric.objects.filter(organization=organization, pk__in=metric_ids).count()
+        return found == len(metric_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM metrics_metric WHERE organization_id = %s AND id = ANY(%s)"
+            " ORDER BY id FOR KEY SHARE",
+            [organization.pk, metric_ids],
+        )
+        return len(cursor.fetchall()) == len(metric_ids)
+
+
 @transaction.atomic
 def entries_write(
     *,
@@ -137,13 +174,11 @@ def entries_write(
     keys = {(w.campaign_id, w.metric_id, w.month) for w in writes}
     campaign_ids = {k[0] for k in keys}
     months = {k[2] for k in keys}
-    foreign_campaigns = campaign_ids - set(
-        Campaign.objects.filter(organization=organization, pk__in=campaign_ids).values_list(
-            "pk", flat=True
-        )
-    )
-    foreign_metrics = {w.metric_id for w in writes} - metrics.keys()
-    if foreign_campaigns or foreign_metrics:
+    if not entries_lock(
+        organization=organization,
+        campaign_ids=campaign_ids,
+        metric_ids={w.metric_id for w in writes},
+    ):
         raise ValueError("Campaigns or metrics of another organization.")
     existing = {
         (e.campaign_id, e.metric_id, e.month): e
@@ -166,6 +201,9 @@ def entries_write(
         ):
             unchanged += 1
             continue
+        if entry is not None and not entry.creation_logged:
+            changes.append(entry.creation_change())  # an import's addition, unchanged so far
+            entry.creation_logged = True
         if w.value is None:
             to_delete.append(entry.pk)
         elif entry is None:
@@ -209,7 +247,15 @@ def entries_write(
     MetricEntry.objects.bulk_create(to_create, batch_size=2000)
     MetricEntry.objects.bulk_update(
         to_update,
-        ["value", "version", "source", "import_batch", "updated_by", "updated_at"],
+        [
+            "value",
+            "version",
+            "source",
+            "import_batch",
+            "updated_by",
+            "updated_at",
+            "creation_logged",
+        ],
         batch_size=2000,
     )
     MetricEntry.objects.filter(pk__in=to_delete).delete()
@@ -284,7 +330,9 @@ def metric_save(*, organization: Organization, metric: Metric | None = None, **f
     if (
         metric.pk
         and not metric.allows_negative
-        and MetricEntry.objects.filter(metric=metric, value__lt=0).exists()
+        and MetricEntry.objects.filter(
+            organization=organization, metric=metric, value__lt=0
+        ).exists()
     ):
         from django.utils.translation import gettext
 
@@ -298,7 +346,9 @@ def metric_save(*, organization: Organization, metric: Metric | None = None, **f
     metric.full_clean()
     metric.save()
     if old is not None and old[0] != metric.kind:
-        MetricEntry.objects.filter(metric=metric).update(kind=metric.kind)
+        MetricEntry.objects.filter(organization=organization, metric=metric).update(
+            kind=metric.kind
+        )
     if old is not None and old[1] != metric.rollup:
         kpis_mark_all_stale(organization=organization)
     organization_data_changed(organization_id=organization.pk)

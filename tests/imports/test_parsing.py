@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.numbers import format_currency, format_decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
@@ -1032,3 +1032,115 @@ def test_file_info_labels_columns_without_a_header():
     )
 
     assert [info.column_label(index) for index in (0, 1, 27)] == ["Month", "B", "AB"]
+
+
+# --- Blocks: the fast path reads exactly what the line-by-line reading reads ---------------
+
+CELLS = {
+    "month": ["2025-01", "2025-02", "01/2025", "janv. 2025", "2025-13", "", "mars 2025"],
+    "campaign": ["Spring sale", "spring sale", "Autumn", "", "Été"],
+    "metric": ["visitors", "clicks", "Clics", "revenue", "likes", "", "taux de rebond info"],
+    "value": ["12", "0", "007", "-3", "12.5", "12,5", "1.234", "1 234,5", "", "-", "x",
+              "123456789012345", "99999999999999", "12 %", "1e3", "0.000001"],
+}  # fmt: skip
+
+
+def csv_text(rows, *, delimiter, shape):
+    if shape == "long":
+        header = ["Month", "Campaign", "Metric", "Value"]
+        lines = [[r["month"], r["campaign"], r["metric"], r["value"]] for r in rows]
+    else:
+        header = ["Month", "Campaign", "Visitors", "Clicks", "Revenue"]
+        lines = [[r["month"], r["campaign"], r["value"], r["value2"], r["value3"]] for r in rows]
+    out = io.StringIO()
+    import csv
+
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for line in lines:
+        writer.writerow(line)
+    return out.getvalue().encode()
+
+
+def comparable(items):
+    return [
+        (item.__class__.__name__, *(str(field) for field in item))
+        if isinstance(item, Record)
+        else (item.__class__.__name__, item.line, item.column, item.value, str(item), item.code)
+        for item in items
+    ]
+
+
+class _Never:
+    def fullmatch(self, text):
+        return None
+
+
+def read_both_ways(data, chunk):
+    """What iter_records reads with blocks of `chunk` lines, and line by line."""
+    from imports import parsing
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parsing, "_CHUNK_ROWS", chunk)
+        stream = io.BytesIO(data)
+        info = sniff(stream, filename="metrics.csv", max_bytes=MAX_BYTES)
+        blocks = list(parsing.iter_blocks(stream, info, header_map=HEADER_MAP))
+        by_blocks = list(iter_records(stream, info, header_map=HEADER_MAP))
+        patch.setattr(parsing, "_PLAIN_COLUMN", {",": _Never(), ".": _Never()})
+        one_by_one = list(parsing.iter_blocks(stream, info, header_map=HEADER_MAP))
+    assert not any(isinstance(item, parsing.Block) for item in one_by_one)
+    return blocks, by_blocks, one_by_one
+
+
+PLAIN = {
+    "month": [f"{2020 + n // 12}-{n % 12 + 1:02d}" for n in range(120)] + ["01/2025"],
+    "campaign": ["Spring sale", "Autumn"],
+    "metric": ["visitors", "clicks", "revenue", "Clics"],
+    "value": ["12", "0", "007", "12.5", "12,5", "", "-3", "99999999999999"],
+}
+
+
+def cells_from(choices):
+    columns = {**choices, "value2": choices["value"], "value3": choices["value"]}
+    return st.fixed_dictionaries({name: st.sampled_from(v) for name, v in columns.items()})
+
+
+@settings(max_examples=300)
+@given(
+    rows=st.lists(
+        st.one_of(cells_from(PLAIN), cells_from(PLAIN), cells_from(PLAIN), cells_from(CELLS)),
+        min_size=1,
+        max_size=40,
+    ),
+    delimiter=st.sampled_from([",", ";"]),
+    shape=st.sampled_from(["long", "wide"]),
+    chunk=st.integers(min_value=1, max_value=12),
+    extra=st.sampled_from(["", "\n", "\n\n", ",,,,\n", '2025-01,"Spring\nsale",visitors,1\n']),
+)
+def test_blocks_read_exactly_what_the_lines_read_one_by_one_read(
+    rows, delimiter, shape, chunk, extra
+):
+    data = csv_text(rows, delimiter=delimiter, shape=shape) + extra.replace(",", delimiter).encode()
+    try:
+        _blocks, by_blocks, one_by_one = read_both_ways(data, chunk)
+    except ParseError:
+        return
+
+    assert comparable(by_blocks) == comparable(one_by_one)
+
+
+@pytest.mark.parametrize("shape", ["long", "wide"])
+def test_plain_lines_are_read_as_blocks_and_a_duplicate_far_below_is_still_found(shape):
+    rows = [
+        {"month": f"{2000 + n // 12}-{n % 12 + 1:02d}", "campaign": "Spring sale",
+         "metric": "visitors", "value": str(n), "value2": "", "value3": "1.5"}
+        for n in range(30)
+    ] + [{"month": "2000-02", "campaign": "Spring sale", "metric": "visitors", "value": "9",
+          "value2": "1", "value3": "2"}]  # fmt: skip
+    blocks, by_blocks, one_by_one = read_both_ways(csv_text(rows, delimiter=",", shape=shape), 8)
+
+    assert [item.__class__.__name__ for item in blocks][:3] == ["Block"] * 3  # 24 lines
+    assert comparable(by_blocks) == comparable(one_by_one)
+    [duplicate] = problems(by_blocks)
+    assert (duplicate.line, duplicate.code) == (32, "duplicate")
+    assert "line 3" in str(duplicate)

@@ -1,5 +1,8 @@
 """imports.services: whole files checked, previewed, applied whole or not at all, undone."""
 
+import contextlib
+import threading
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -8,7 +11,8 @@ import pytest
 from campaigns.models import Campaign
 from imports.models import ImportBatch
 from imports.services import ImportActionError, import_undo
-from metrics.models import KPIValue, MetricAlias, MetricEntry, StaleMark, ValueChange
+from metrics.entry_selectors import activity, activity_rows, cell_history
+from metrics.models import KPIValue, Metric, MetricAlias, MetricEntry, StaleMark, ValueChange
 from metrics.services import ValueWrite, entries_write, metric_save
 
 from .conftest import FILES, check_file, csv_bytes, run_file, snapshot, values, xlsx_bytes
@@ -16,6 +20,7 @@ from .conftest import FILES, check_file, csv_bytes, run_file, snapshot, values, 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
+JAN = date(2025, 1, 1)
 BOULANGERIE = (FILES / "boulangerie_fr_excel.csv").read_bytes()
 WINE = (FILES / "wine_shop_long_en.csv").read_bytes()
 
@@ -757,14 +762,328 @@ def test_campaigns_of_another_organization_are_unknown(org, other_org):
     assert codes(check.problems) == ["unknown_campaign"]
 
 
-def test_values_an_import_adds_are_in_the_history_too(org, spring, metric, editor, stager_kind):
+def history(org, campaign, metric, month):
+    """A cell's history as its page shows it: (who, source, file, old, new), newest first."""
+    changes = cell_history(
+        organization=org, campaign=campaign, metric=metric, month=month, language="en"
+    )
+    return [(c.who, c.source_code, c.import_name, c.old, c.new) for c in changes]
+
+
+def test_a_value_an_import_adds_has_its_creation_in_the_cell_history_and_the_activity(
+    org, spring, metric, editor, stager_kind
+):
+    run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"), user=editor)
+
+    assert history(org, spring, metric("clicks"), JAN) == [
+        ("eddie", "import", "metrics.csv", "", "12")
+    ]
+    [row] = activity_rows(activity(organization=org), language="en")
+    assert (row.who, row.import_name, row.campaign, row.metric, row.month, row.new) == (
+        "eddie",
+        "metrics.csv",
+        spring,
+        metric("clicks"),
+        JAN,
+        "12",
+    )
+
+
+def test_an_import_writes_no_history_row_for_the_values_it_adds(org, spring, editor):
+    run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"), user=editor)
+
+    assert not ValueChange.objects.exists()  # the entry tells its creation until it changes
+    assert MetricEntry.objects.get().creation_logged is False
+
+
+def test_the_first_change_to_an_imported_value_keeps_its_creation_in_the_history(
+    org, spring, metric, editor, admin_user, stager_kind
+):
+    clicks = metric("clicks")
+    run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"), user=editor)
+    entries_write(
+        organization=org, writes=[ValueWrite(spring.pk, clicks.pk, JAN, D("15"))], user=admin_user
+    )
+    run_file(
+        org,
+        csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,16\n"),
+        filename="fix.csv",
+        user=editor,
+    )
+    entries_write(
+        organization=org, writes=[ValueWrite(spring.pk, clicks.pk, JAN, None)], user=admin_user
+    )
+
+    assert history(org, spring, clicks, JAN) == [
+        ("alice", "form", "", "16", ""),
+        ("eddie", "import", "fix.csv", "15", "16"),
+        ("alice", "form", "", "12", "15"),
+        ("eddie", "import", "metrics.csv", "", "12"),
+    ]
+    assert ValueChange.objects.count() == 4
+
+
+def test_an_imported_value_replaced_by_the_next_import_keeps_its_creation(
+    org, spring, metric, editor, admin_user
+):
+    clicks = metric("clicks")
+    run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"), user=editor)
+
+    result = run_file(
+        org,
+        csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,13\n"),
+        filename="fix.csv",
+        user=admin_user,
+    )
+
+    assert history(org, spring, clicks, JAN) == [
+        ("alice", "import", "fix.csv", "12", "13"),
+        ("eddie", "import", "metrics.csv", "", "12"),
+    ]
+    entry = MetricEntry.objects.get()
+    assert (entry.version, entry.creation_logged, entry.import_batch) == (2, True, result.batch)
+
+
+def test_undoing_an_import_removes_its_untouched_additions_and_says_so_in_the_history(
+    org, spring, metric, editor, admin_user, stager_kind
+):
     result = run_file(
         org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"), user=editor
     )
-    change = ValueChange.objects.get(import_batch=result.batch)
-    assert (change.metric, change.old_value, change.new_value, change.changed_by) == (
-        metric("clicks"),
-        None,
-        D("12"),
-        editor,
+
+    undone = import_undo(organization=org, batch=result.batch, user=admin_user)
+
+    assert (undone.restored, undone.kept) == (1, 0)
+    assert values(org) == {}
+    assert history(org, spring, metric("clicks"), JAN) == [
+        ("alice", "import", "metrics.csv", "12", ""),
+        ("eddie", "import", "metrics.csv", "", "12"),
+    ]
+
+
+def test_an_import_refuses_to_write_to_a_campaign_deleted_meanwhile(
+    org, spring, editor, monkeypatch
+):
+    from imports import services
+
+    create_campaigns = services._create_campaigns
+
+    def campaign_deleted_after_the_check(*args, **kwargs):
+        Campaign.objects.filter(pk=spring.pk).delete()
+        return create_campaigns(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_create_campaigns", campaign_deleted_after_the_check)
+    before = snapshot(org)
+
+    with pytest.raises(ImportActionError, match="deleted meanwhile"):
+        run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n"))
+
+    assert snapshot(org) == before
+    assert Campaign.objects.filter(pk=spring.pk).exists()  # the whole apply was rolled back
+
+
+@pytest.mark.parametrize("deleted", ["campaign", "metric", "organization"])
+def test_deleting_a_campaign_a_metric_or_an_organization_deletes_its_values_and_history(
+    org, spring, metric, editor, deleted
+):
+    clicks = metric("clicks")
+    run_file(
+        org,
+        csv_bytes("Month,Campaign,Clicks,Impressions\n2025-01,Spring sale,12,100\n"),
+        user=editor,
     )
+    run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,13\n"), user=editor)
+    assert (MetricEntry.objects.count(), ValueChange.objects.count()) == (2, 2)
+
+    {"campaign": spring, "metric": clicks, "organization": org}[deleted].delete()
+
+    left = {"campaign": 0, "metric": 1, "organization": 0}[deleted]
+    assert MetricEntry.objects.count() == left
+    assert ValueChange.objects.count() == 0
+
+
+def test_an_applied_import_cannot_be_deleted_in_the_admin(org, spring, rf):
+    from django.contrib.admin.sites import site
+
+    from imports.admin import ImportBatchAdmin
+
+    applied = run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,12\n")).batch
+    refused = run_file(org, csv_bytes("Month,Campaign,Clicks\n2025-01,Spring sale,x\n")).batch
+    request = rf.get("/")
+    request.user = type("Superuser", (), {"has_perm": lambda self, perm: True})()
+    admin = ImportBatchAdmin(ImportBatch, site)
+
+    assert not admin.has_delete_permission(request, applied)
+    assert not admin.has_delete_permission(request)  # no bulk deletion
+    assert admin.has_delete_permission(request, refused)
+
+
+def import_racing(org, monkeypatch, delete):
+    """Import a file, and call delete() once the import has written its values but not yet
+    committed; returns once both are done: {"import": applied, "deleted": True}."""
+    from django.db import connection
+
+    from imports import staging
+
+    written, deleter_waits = threading.Event(), threading.Event()
+    original_apply = staging.PostgresStager.apply
+
+    def apply_then_wait(self, **kwargs):
+        counts = original_apply(self, **kwargs)
+        written.set()
+        assert deleter_waits.wait(timeout=30)
+        return counts  # then the import commits
+
+    monkeypatch.setattr(staging.PostgresStager, "apply", apply_then_wait)
+    outcome = {}
+
+    def import_file():
+        try:
+            data = csv_bytes("Month,Campaign,Clicks,Impressions\n2025-01,Spring sale,12,100\n")
+            outcome["import"] = run_file(org, data).applied
+        finally:
+            connection.close()
+
+    def deleter():
+        try:
+            assert written.wait(timeout=30)
+            delete()
+            outcome["deleted"] = True
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=import_file), threading.Thread(target=deleter)]
+    for thread in threads:
+        thread.start()
+    for _attempt in range(300):  # until the deletion waits for the import's lock
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    deleter_waits.set()
+    for thread in threads:
+        thread.join()
+    return outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_metric_deleted_while_an_import_writes_it_leaves_no_value_behind(
+    org, spring, metric, monkeypatch
+):
+    """The Django admin deletes a metric's values, then the metric, without locking it first:
+    here its values are deleted while an import is writing new ones. The metric's deletion
+    waits for the import (which holds the metric), then takes the values the import wrote."""
+    clicks, impressions = metric("clicks"), metric("impressions")
+
+    outcome = import_racing(org, monkeypatch, Metric.objects.get(pk=clicks.pk).delete)
+
+    assert outcome == {"import": True, "deleted": True}
+    assert not MetricEntry.objects.filter(metric_id=clicks.pk).exists()
+    assert not ValueChange.objects.filter(metric_id=clicks.pk).exists()
+    assert list(MetricEntry.objects.values_list("metric_id", "value")) == [
+        (impressions.pk, D("100"))
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_deleted_while_an_import_writes_it_goes_with_the_values_written(
+    org, spring, monkeypatch
+):
+    """campaign_delete locks the campaign first: it waits for the import, then deletes the
+    campaign with every value, including those the import has just written."""
+    from campaigns.services import campaign_delete
+
+    outcome = import_racing(
+        org, monkeypatch, lambda: campaign_delete(organization=org, campaign=spring)
+    )
+
+    assert outcome == {"import": True, "deleted": True}
+    assert not Campaign.objects.filter(pk=spring.pk).exists()
+    assert not MetricEntry.objects.exists()
+    assert not ValueChange.objects.exists()
+
+
+def big_long_file(extra: str = "") -> bytes:
+    """1 200 lines: what blocks are made of, and a few lines that are not."""
+    lines = ["Month,Campaign,Metric,Value"]
+    for n in range(1200):
+        month = f"{2015 + n // 120}-{(n // 10) % 12 + 1:02d}"
+        campaign = ("Spring sale", "Autumn")[n % 2]
+        metric = ("visitors", "clicks", "revenue", "leads", "spend")[n % 5]
+        value = "" if n % 97 == 0 else f"{n}.{n % 100:02d}" if metric == "revenue" else str(n)
+        lines.append(f"{month},{campaign},{metric},{value}")
+    return ("\n".join(lines) + "\n" + extra).encode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "autumn_exists"),
+    [
+        ("", True),
+        ("", False),  # a campaign to create: its values are counted one by one
+        ("2030-01,spring sale,visitors,3\n", True),  # a second spelling
+        ("2030-01,Spring sale,visitors,-3\n", True),  # a negative count
+        ("2030-01,Spring sale,visitors,123456789012345\n", True),  # too large
+        ("2015-01,Spring sale,visitors,5\n", True),  # a duplicate of line 2
+    ],
+)
+def test_reading_by_blocks_checks_and_stages_what_reading_line_by_line_does(
+    org, spring, metric, stager_kind, extra, autumn_exists, monkeypatch
+):
+    from imports import parsing, staging
+
+    if autumn_exists:
+        Campaign.objects.create(
+            organization=org, name="Autumn", channel="seo", start_date=date(2015, 1, 1)
+        )
+    blocks_staged = []
+
+    def check_and_staged():
+        staged = []
+        original = staging.staging
+
+        @contextlib.contextmanager
+        def spying(**kwargs):
+            with original(**kwargs) as stager:
+                add, add_block = stager.add, stager.add_block
+                stager.add = lambda *row: staged.append((*row[:4], D(row[4]))) or add(*row)
+                stager.add_block = lambda *cols: (
+                    blocks_staged.append(len(cols[0]))
+                    or staged.extend((*row[:4], D(row[4])) for row in zip(*cols, strict=True))
+                    or add_block(*cols)
+                )
+                yield stager
+
+        monkeypatch.setattr("imports.services.staging", spying)
+        check = check_file(
+            org, big_long_file(extra), create_campaigns=True, new_campaign_channel="seo"
+        )
+        missing = [(m.name, m.line, m.rows, m.first_month) for m in check.missing_campaigns]
+        return (
+            check.values,
+            check.blanks,
+            [(p.line, p.column, p.value, str(p), p.code) for p in check.problems],
+            missing,
+            check.counts,
+            [(s.line, s.value) for s in check.sample],
+            sorted(staged),
+        )
+
+    by_blocks = check_and_staged()
+    monkeypatch.setattr(parsing, "_PLAIN_COLUMN", {",": NO_MATCH, ".": NO_MATCH})
+    one_by_one = check_and_staged()
+
+    assert by_blocks == one_by_one
+    assert by_blocks[0] > 1000
+    assert bool(blocks_staged) == autumn_exists  # both ways were taken
+
+
+class _NoMatch:
+    def fullmatch(self, text):
+        return None
+
+
+NO_MATCH = _NoMatch()

@@ -214,3 +214,68 @@ def test_the_activity_queries_do_not_grow_with_the_rows(
     client.force_login(viewer)
     with django_assert_max_num_queries(12):
         client.get(url("data_activity"))
+
+
+@pytest.fixture
+def imported(org, campaign, newsletter, admin_user):
+    """Alice imports a file adding three values nobody changes afterwards."""
+    import io
+
+    from imports.services import ImportOptions, import_run
+
+    data = b"Month,Campaign,Visitors,Clicks\n2025-01,Spring sale,100,10\n2025-02,Newsletter,50,\n"
+    return import_run(
+        organization=org,
+        stream=io.BytesIO(data),
+        filename="mars.csv",
+        options=ImportOptions(),
+        user=admin_user,
+    ).batch
+
+
+def test_the_activity_lists_the_values_an_import_added_with_the_other_changes(
+    client, viewer, org, campaign, metric, editor, imported
+):
+    write(org, campaign, metric("leads"), JAN, "3", editor)
+    client.force_login(viewer)
+    html = client.get(url("data_activity")).content.decode()
+
+    assert rows(html) == 4
+    assert "4 changes" in html
+    assert html.count("mars.csv") == 3 * 2  # the table cell and the narrow-screen summary
+    table = html.split("<tbody>")[1]
+    assert table.index("eddie") < table.index("alice")  # newest first
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"source": "import"}, 3),
+        ({"source": "form"}, 1),
+        ({"person": "alice"}, 3),
+        ({"person": "eddie"}, 1),
+        ({"campaign": "newsletter"}, 1),
+    ],
+)
+def test_the_activity_filters_the_values_an_import_added_too(
+    client, viewer, org, campaign, newsletter, metric, editor, admin_user, imported, query, expected
+):
+    write(org, campaign, metric("leads"), JAN, "3", editor)
+    people = {"alice": admin_user.pk, "eddie": editor.pk}
+    query = {
+        key: people.get(value, newsletter.pk if value == "newsletter" else value)
+        for key, value in query.items()
+    }
+    client.force_login(viewer)
+    assert rows(client.get(url("data_activity", **query)).content.decode()) == expected
+
+
+def test_a_cell_history_shows_the_import_that_added_its_value(
+    client, viewer, campaign, metric, imported
+):
+    client.force_login(viewer)
+    html = history(client, campaign, metric("visitors"), HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'class="new">100' in html and 'class="old">—' in html
+    assert "mars.csv" in html and "alice" in html
+    assert "No change recorded" not in html
