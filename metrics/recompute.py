@@ -130,14 +130,16 @@ class PeriodPlan:
     """The stored periods containing each month, built once per recompute and shared by
     its scopes (a Period checks itself when built: too slow to do again for every scope).
 
-    Stored: months, quarters and years; fiscal quarters and years when the fiscal year
-    does not start in January.
+    Stored: months, quarters and years; fiscal years when the fiscal year does not start
+    in January; and fiscal quarters when they are not calendar quarters. A fiscal year
+    starting in April, July or October has the calendar quarters: each is stored once, as
+    a quarter, where metrics.selectors.stored_grain reads it.
     """
 
     def __init__(self, fiscal_start: int) -> None:
         self.fiscal_start = fiscal_start
         self.fiscal_years = fiscal_start != 1
-        self.fiscal_quarters = fiscal_start != 1
+        self.fiscal_quarters = (fiscal_start - 1) % 3 != 0
         self._containing: dict[date, list[Period]] = {}
         self._stored: dict[date, list[Period]] = {}
 

@@ -5,6 +5,9 @@
 # are declared below, the database is changed by hand. On PostgreSQL in place, keeping the
 # rows: the key's index is built first (a SHARE lock: pages keep reading), then swapped in
 # (a short ACCESS EXCLUSIVE lock). On SQLite (the embedded mode) the table is rebuilt.
+#
+# A fiscal quarter made of a calendar quarter's months (a fiscal year starting in April,
+# July or October) is now stored once, as that quarter: its duplicate rows are deleted.
 
 from django.db import migrations, models
 
@@ -41,6 +44,12 @@ def natural_key_as_primary_key(apps, schema_editor):
         schema_editor.execute(f'DROP TABLE "{table}__old"')
 
 
+def drop_fiscal_quarters_stored_as_quarters(apps, schema_editor):
+    for model_name in ("KPIValue", "MetricAggregate"):
+        model = apps.get_model("metrics", model_name)
+        model.objects.filter(grain="fiscal_quarter", period_start__month__in=[1, 4, 7, 10]).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("metrics", "0003_lean_entries"),
@@ -74,4 +83,5 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(natural_key_as_primary_key),
+        migrations.RunPython(drop_fiscal_quarters_stored_as_quarters, migrations.RunPython.noop),
     ]

@@ -127,6 +127,19 @@ def test_fiscal_year_values_are_stored_when_it_does_not_start_in_january(db):
     assert value(org, "ctr", Period.fiscal_quarter(2025, 1, 4)) == D(30)
 
 
+def test_fiscal_quarters_that_are_calendar_quarters_are_stored_once_as_quarters(db):
+    org = organization_create(name="Fiscal", slug="fiscal", fiscal_year_start_month=7)
+    campaign = Campaign.objects.create(organization=org, name="C", channel="seo",
+                                       start_date=date(2025, 1, 1))  # fmt: skip
+    put(org, campaign, APR, clicks=10, impressions=100)
+    put(org, campaign, date(2025, 5, 1), clicks=30, impressions=100)
+    kpis_recompute_all(organization=org)
+    assert not KPIValue.objects.filter(organization=org, grain="fiscal_quarter").exists()
+    # FY2024 runs from July 2024: April-June 2025 is its fourth quarter, Q2 2025.
+    assert value(org, "ctr", Period.fiscal_quarter(2024, 4, 7)) == D(20)
+    assert value(org, "ctr", Period.fiscal_year(2024, 7)) == D(20)
+
+
 def test_fiscal_quarters_across_calendar_quarters_are_stored(db):
     org = organization_create(name="Fiscal", slug="fiscal", fiscal_year_start_month=2)
     campaign = Campaign.objects.create(organization=org, name="C", channel="seo",
