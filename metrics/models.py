@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -340,7 +341,9 @@ class KPIValue(models.Model):
     grain = models.CharField(max_length=14, choices=Grain.choices)
     period_start = models.DateField()
     value = models.DecimalField(max_digits=30, decimal_places=10, null=True)
-    computed_at = models.DateTimeField()
+    # The database's clock when the row is written (PostgreSQL: the statement's start, after
+    # the inputs were read): not one more value to send and parse per row.
+    computed_at = models.DateTimeField(db_default=Now())
     inputs_changed_at = models.DateTimeField()
 
     class Meta:

@@ -33,7 +33,6 @@ from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
-from django.utils import timezone
 
 from campaigns.models import Campaign, Channel
 from kpiboard.models import Organization
@@ -246,25 +245,23 @@ def compute_all_periods(
 class RowWriter:
     """Collects MetricAggregate and KPIValue rows, then writes them in bulk.
 
-    With ``text`` (PostgreSQL's default) rows are formatted here straight into COPY's text
-    format (the columns that are the same for a whole period come first, so each row is one
-    short f-string); otherwise they are tuples, for a binary COPY or bulk_create. A binary
-    row costs the server half the parsing, and costs Python more: psycopg dumps a Decimal
-    to binary in 1.5 us, str() takes 0.2.
+    On PostgreSQL rows are formatted here straight into COPY's text format (the columns
+    that are the same for a whole period come first, so each row is one short f-string);
+    elsewhere they are tuples for bulk_create. (A binary COPY would spare the database a
+    third of its parsing, and cost Python twice as much: psycopg dumps a Decimal to binary
+    in 1.5 us, str() takes 0.2.)
     """
 
     AGGREGATE_COLUMNS = ("organization_id", "scope", "grain", "period_start",
                          "inputs_changed_at", "metric_id", "value")  # fmt: skip
+    # computed_at: the database's clock (its default), when the row is written.
     KPI_COLUMNS = ("organization_id", "scope", "campaign_id", "grain", "period_start",
-                   "computed_at", "inputs_changed_at", "kpi_id", "value")  # fmt: skip
+                   "inputs_changed_at", "kpi_id", "value")  # fmt: skip
 
-    def __init__(
-        self, ctx: Context, only_kpis: frozenset[str] | None = None, *, text: bool | None = None
-    ) -> None:
+    def __init__(self, ctx: Context, only_kpis: frozenset[str] | None = None) -> None:
         self.ctx = ctx
         self.only_kpis = only_kpis
-        self.now = timezone.now()
-        self.copy = connection.vendor == "postgresql" if text is None else text
+        self.copy = connection.vendor == "postgresql"
         # (code, id) of the KPIs to store, by id: the order of the stored rows.
         self.kpis = sorted(
             ((code, pk) for code, pk in ctx.kpi_ids.items() if only_kpis is None or code in only_kpis),
@@ -302,8 +299,7 @@ class RowWriter:
                     if value is not None
                 ]
             campaign = NULL if campaign_id is None else campaign_id
-            head = (f"{org_id}\t{scope}\t{campaign}\t{grain}\t{start}\t"
-                    f"{self.now.isoformat()}\t{changed}\t")  # fmt: skip
+            head = f"{org_id}\t{scope}\t{campaign}\t{grain}\t{start}\t{changed}\t"
             self.kpi_values += [
                 f"{head}{pk}\t{NULL if (value := get(code)) is None else value.quantize(VALUE_QUANTUM)}\n"
                 for code, pk in self.kpis
@@ -318,7 +314,7 @@ class RowWriter:
                 if value is not None
             ]  # fmt: skip
         self.kpi_values += [
-            (org_id, scope, campaign_id, grain, start, self.now, inputs_changed, pk,
+            (org_id, scope, campaign_id, grain, start, inputs_changed, pk,
              None if (value := get(code)) is None else value.quantize(VALUE_QUANTUM))
             for code, pk in self.kpis
         ]  # fmt: skip
@@ -327,6 +323,7 @@ class RowWriter:
         """The rows added since the last take: (aggregates, KPI values)."""
         rows = self.aggregates, self.kpi_values
         self.aggregates, self.kpi_values = [], []
+        self._texts.clear()  # a batch's inputs' timestamps: it would grow with the campaigns
         return rows
 
     def flush(self) -> None:
@@ -358,29 +355,13 @@ def write_rows(model, rows: list) -> None:
     )
 
 
-BINARY_TYPES = {
-    KPIValue: ("int8", "varchar", "int8", "varchar", "date", "timestamptz", "timestamptz",
-               "int8", "numeric"),
-    MetricAggregate: ("int8", "varchar", "varchar", "date", "timestamptz", "int8", "numeric"),
-}  # fmt: skip
-
-
-def copy_rows(cursor, table: str, model, rows: list, chunk: int = 20000) -> None:
-    """COPY RowWriter rows of ``model`` into ``table`` on a psycopg cursor: text lines as
-    they are, tuples in binary."""
+def copy_rows(cursor, table: str, model, rows: list[str], chunk: int = 20000) -> None:
+    """COPY RowWriter rows of ``model`` into ``table`` on a psycopg cursor."""
     if not rows:
         return
-    columns = ", ".join(_columns(model))
-    if isinstance(rows[0], str):
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for i in range(0, len(rows), chunk):
-                copy.write("".join(rows[i : i + chunk]))
-        return
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(BINARY_TYPES[model])
-        write_row = copy.write_row
-        for row in rows:
-            write_row(row)
+    with cursor.copy(f"COPY {table} ({', '.join(_columns(model))}) FROM STDIN") as copy:
+        for i in range(0, len(rows), chunk):
+            copy.write("".join(rows[i : i + chunk]))
 
 
 def delete_stored(org: Organization, keys: Iterable[tuple[str, str, date]], *, kpis=None) -> None:
@@ -652,14 +633,9 @@ def recompute_full(ctx: Context, *, only_kpis: frozenset[str] | None = None) -> 
                 "pk", flat=True
             )
         )
-    if connection.vendor == "postgresql":
-        # Into empty tables the database does the most work: binary rows, which it parses in
-        # half the time. Over stored rows Python does: text rows, which it formats faster.
-        store: FullStore = PostgresFullStore(ctx, kpi_ids)
-        text = store.merge
-    else:
-        store, text = FullStore(ctx, kpi_ids), False
-    writer = RowWriter(ctx, only_kpis, text=text)
+    store_class = PostgresFullStore if connection.vendor == "postgresql" else FullStore
+    store = store_class(ctx, kpi_ids)
+    writer = RowWriter(ctx, only_kpis)
     channel_months: dict[str, MonthValues] = defaultdict(dict)
     channel_changed: dict[str, dict[date, datetime]] = defaultdict(dict)
     campaign_ids = sorted(ctx.channels, key=campaign_scope)
@@ -814,7 +790,7 @@ def recompute_cells(ctx: Context, cells: set[tuple[int, date]]) -> int:
 def kpis_recompute_stale(*, organization_id: int) -> int:
     """Recompute what the organization's stale marks cover, then clear those marks.
 
-    Returns the number of KPI values written. Safe to run twice, or concurrently: the
+    Returns the number of KPI values computed. Safe to run twice, or concurrently: the
     organization row is locked for the duration, and a second run finds no marks left.
     """
     with transaction.atomic():
