@@ -33,6 +33,7 @@ from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
+from psycopg.types.datetime import TimestamptzLoader
 
 from campaigns.models import Campaign, Channel
 from kpiboard.models import Organization
@@ -51,9 +52,9 @@ AGGREGATE_QUANTUM = Decimal("1e-6")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def group_scopes() -> list[str]:
-    """Every scope made of several campaigns: all campaigns, each channel."""
-    return [ALL, *(channel_scope(channel) for channel in Channel.values)]
+def channel_scopes() -> list[str]:
+    """Every channel's scope."""
+    return [channel_scope(channel) for channel in Channel.values]
 
 
 def campaign_scope(campaign_id: int) -> str:
@@ -459,6 +460,13 @@ class PostgresFullStore(FullStore):
     again to the same value from the same inputs' state is left as it is.
     """
 
+    # The stored rows of a batch's scopes. The range bounds the index scan whatever the
+    # planner believes of the organization's size: its statistics lag behind a first build,
+    # and it then prefers reading every row of the organization to a search per scope.
+    BATCH = ("stored.organization_id = %(org)s AND stored.scope = ANY(%(scopes)s)"
+             " AND stored.scope BETWEEN (SELECT min(s) FROM unnest(%(scopes)s::text[]) AS s)"
+             " AND (SELECT max(s) FROM unnest(%(scopes)s::text[]) AS s)")  # fmt: skip
+
     def __init__(self, ctx: Context, kpi_ids: list[int] | None) -> None:
         super().__init__(ctx, kpi_ids)
         self.params: dict = {"org": ctx.organization.pk, "kpis": kpi_ids}
@@ -540,8 +548,7 @@ class PostgresFullStore(FullStore):
     def _merge(self, cursor, table: _Table, scopes: list[str], fresh_rows: int) -> None:
         """Make the batch's scopes' stored rows those of the staging table."""
         stored, staging, item = table.model._meta.db_table, table.staging, table.item
-        batch = (f"stored.organization_id = %(org)s AND stored.scope = ANY(%(scopes)s)"
-                 f"{self._filter(table, 'stored.')}")  # fmt: skip
+        batch = self.BATCH + self._filter(table, "stored.")
         same_key = ("fresh.scope = stored.scope AND fresh.grain = stored.grain AND"
                     f" fresh.period_start = stored.period_start AND fresh.{item} = stored.{item}")  # fmt: skip
         params = {**self.params, "scopes": scopes}
@@ -574,29 +581,31 @@ class PostgresFullStore(FullStore):
 def read_entries(
     ctx: Context, campaign_ids: Sequence[int]
 ) -> dict[int, tuple[MonthValues, dict[date, datetime]]]:
-    """Campaign -> (month -> metric code -> value, month -> its values' last change).
-
-    The last changes are one aggregate query: loading a timestamp costs more than a value."""
+    """Campaign -> (month -> metric code -> value, month -> its values' last change)."""
     codes = ctx.metric_codes
     out: dict[int, tuple[MonthValues, dict[date, datetime]]] = {}
-    entries = MetricEntry.objects.filter(
+    rows = MetricEntry.objects.filter(
         organization=ctx.organization, campaign_id__in=campaign_ids
-    )
-    for campaign_id, month, latest in (
-        entries.values("campaign_id", "month")
-        .annotate(latest=Max("updated_at"))
-        .values_list("campaign_id", "month", "latest")
-        .order_by()
-    ):
+    ).values_list("campaign_id", "metric_id", "month", "value", "updated_at")
+    if connection.vendor == "postgresql":
+        # Django's timestamptz loader is written in Python: psycopg's own is 5 times faster.
+        sql, params = rows.query.sql_with_params()
+        with connection.connection.cursor() as cursor:
+            cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()  # type: ignore[assignment]
+    for campaign_id, metric_id, month, value, updated_at in rows:
         found = out.get(campaign_id)
         if found is None:
             found = out[campaign_id] = ({}, {})
-        found[0][month] = {}
-        found[1][month] = latest
-    for campaign_id, metric_id, month, value in entries.values_list(
-        "campaign_id", "metric_id", "month", "value"
-    ):
-        out[campaign_id][0][month][codes[metric_id]] = value
+        months, changed = found
+        values = months.get(month)
+        if values is None:
+            values = months[month] = {}
+            changed[month] = updated_at
+        elif changed[month] < updated_at:
+            changed[month] = updated_at
+        values[codes[metric_id]] = value
     return out
 
 
@@ -670,15 +679,17 @@ def recompute_full(ctx: Context, *, only_kpis: frozenset[str] | None = None) -> 
             add_to_totals(
                 all_months, all_changed, channel_months[channel], channel_changed[channel]
             )
-        for scope, months, changed in [
-            (ALL, all_months, all_changed),
-            *((channel, channel_months[channel], channel_changed[channel]) for channel in groups),
-        ]:
+        for period, aggregates, values, inputs in compute_all_periods(
+            catalog, rollups, plan, all_months, all_changed
+        ):
+            writer.add(ALL, None, period, aggregates, values, inputs)
+        store.submit([ALL], *writer.take())
+        for channel in groups:
             for period, aggregates, values, inputs in compute_all_periods(
-                catalog, rollups, plan, months, changed
+                catalog, rollups, plan, channel_months[channel], channel_changed[channel]
             ):
-                writer.add(scope, None, period, aggregates, values, inputs)
-        store.submit(group_scopes(), *writer.take())  # the channels without values too
+                writer.add(channel, None, period, aggregates, values, inputs)
+        store.submit(channel_scopes(), *writer.take())  # the channels without values too
         store.finish()
     except BaseException:
         store.abandon()
