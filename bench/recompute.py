@@ -5,17 +5,29 @@ COPY. Reports the full recompute of one organization (240 000 entries), and the 
 after one edited cell in that organization and in a small one (5 campaigns), to show that
 it does not depend on the organization's size.
 Goals (issue 3): full < 30 s; one cell < 100 ms.
+
+Each full recompute runs in a child process so that its peak RSS (ru_maxrss) is its own; the
+child also reports its RSS before the recompute (Django loaded, connected), and the peak of
+the small organization shows whether the memory grows with the number of campaigns. The
+rebuild runs over unchanged values, then again after every entry of the organization changed.
+BENCH_RECOMPUTE_DB names the database (default kpiboard_bench_recompute).
 """
 
+import json
+import os
 import random
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
-from _common import drop_database, report, setup_django
+from _common import ROOT, drop_database, report, setup_django
 
-DB = "kpiboard_bench_recompute"
+DB = os.environ.get("BENCH_RECOMPUTE_DB", "kpiboard_bench_recompute")
 METRICS = ["sessions", "visitors", "bounces", "impressions", "reach", "clicks", "engagements",
            "followers", "emails_sent", "emails_opened", "email_clicks", "leads", "conversions",
            "carts", "orders", "new_customers", "customers_start", "customers_end", "revenue",
@@ -68,7 +80,7 @@ def run() -> None:
     from kpiboard.services import organization_create
     from metrics import services
     from metrics.models import MetricEntry
-    from metrics.recompute import kpis_recompute_all, kpis_recompute_stale
+    from metrics.recompute import kpis_recompute_stale
     from metrics.services import ValueWrite, entries_write
 
     big = []
@@ -85,15 +97,27 @@ def run() -> None:
     report("recompute.entries_one_org", MetricEntry.objects.filter(organization=big[0]).count(),
            "entries")  # fmt: skip
 
-    kpis_recompute_all(organization=small)
-    started = time.perf_counter()
-    values = kpis_recompute_all(organization=big[0])
-    report("recompute.full_one_org_first", time.perf_counter() - started, "s")
-    # A rebuild over existing values (manage.py recompute_kpis) also deletes them first.
-    started = time.perf_counter()
-    values = kpis_recompute_all(organization=big[0])
-    report("recompute.full_one_org_rebuild", time.perf_counter() - started, "s")
-    report("recompute.full_one_org_values", values, "kpi_values")
+    small_run = run_child("full", small.slug)
+    report("recompute.full_small_org_peak_rss", small_run["peak_mb"], "MB")
+    first = run_child("full", big[0].slug)
+    report("recompute.full_one_org_first", first["seconds"], "s")
+    report("recompute.full_one_org_first_peak_rss", first["peak_mb"], "MB")
+    # A rebuild over existing values (manage.py recompute_kpis).
+    rebuild = run_child("full", big[0].slug)
+    report("recompute.full_one_org_rebuild", rebuild["seconds"], "s")
+    report("recompute.full_one_org_rebuild_peak_rss", rebuild["peak_mb"], "MB")
+    report("recompute.full_one_org_rss_before", first["start_mb"], "MB")
+    report("recompute.full_one_org_values", rebuild["values"], "kpi_values")
+    # The same rebuild when every value changed (each entry + 1): every row is rewritten.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE metrics_metricentry SET value = value + 1, updated_at = now()"
+            " WHERE organization_id = %s",
+            [big[0].pk],
+        )
+    changed = run_child("full", big[0].slug)
+    report("recompute.full_one_org_rebuild_all_changed", changed["seconds"], "s")
+    report("recompute.full_one_org_rebuild_all_changed_peak_rss", changed["peak_mb"], "MB")
 
     # One edited cell: the edit commits (values, history, stale marks), then the recompute
     # the commit enqueues. Timed apart, and together as a person saving a cell waits for.
@@ -122,5 +146,49 @@ def run() -> None:
                "ms")  # fmt: skip
 
 
+def run_child(mode: str, slug: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", mode, slug],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"LOG_LEVEL": "WARNING"},
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def child(mode: str, slug: str) -> None:
+    """One full recompute in its own process: prints {"seconds", "peak_mb", "start_mb", ...}."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpiboard.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from kpiboard.models import Organization
+    from metrics.recompute import kpis_recompute_all
+
+    organization = Organization.objects.get(slug=slug)
+    connection.ensure_connection()
+    start_mb = rss_mb()
+    started = time.perf_counter()
+    values = kpis_recompute_all(organization=organization)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "start_mb": start_mb,
+                      "values": values}))  # fmt: skip
+
+
+def rss_mb() -> float:
+    """The current resident set size (Linux)."""
+    with Path("/proc/self/statm").open() as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        sys.path.insert(0, str(ROOT))
+        child(sys.argv[2], sys.argv[3])
+    else:
+        main()

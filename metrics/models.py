@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -380,6 +381,10 @@ class MetricAggregate(models.Model):
     scope is "all" or "channel:<channel>".
     """
 
+    # The key is the primary key: a surrogate id would be one more index to write.
+    pk = models.CompositePrimaryKey(
+        "organization_id", "scope", "grain", "period_start", "metric_id"
+    )
     organization = models.ForeignKey(
         "kpiboard.Organization",
         on_delete=models.CASCADE,
@@ -396,21 +401,14 @@ class MetricAggregate(models.Model):
     value = models.DecimalField(max_digits=24, decimal_places=6)
     inputs_changed_at = models.DateTimeField()
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "scope", "grain", "period_start", "metric"],
-                name="aggregate_unique",
-            ),
-        ]
-
 
 class KPIValue(models.Model):
     """A KPI computed for a scope and a period. Pages read these, never the entries."""
 
     # Few indexes and no foreign-key triggers on purpose: a full recompute writes hundreds of
-    # thousands of these derived rows. Deletions still cascade, through Django. The unique
-    # constraint serves reads by period, the series index reads by KPI.
+    # thousands of these derived rows. Deletions still cascade, through Django. The primary
+    # key (no surrogate id) serves reads by period, the series index reads by KPI.
+    pk = models.CompositePrimaryKey("organization_id", "scope", "grain", "period_start", "kpi_id")
     organization = models.ForeignKey(
         "kpiboard.Organization",
         on_delete=models.CASCADE,
@@ -433,16 +431,12 @@ class KPIValue(models.Model):
     grain = models.CharField(max_length=14, choices=Grain.choices)
     period_start = models.DateField()
     value = models.DecimalField(max_digits=30, decimal_places=10, null=True)
-    computed_at = models.DateTimeField()
+    # The database's clock when the row is written (PostgreSQL: the statement's start, after
+    # the inputs were read): not one more value to send and parse per row.
+    computed_at = models.DateTimeField(db_default=Now())
     inputs_changed_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "scope", "grain", "period_start", "kpi"],
-                name="kpi_value_unique",
-            ),
-        ]
         indexes = [
             models.Index(fields=["kpi", "scope", "grain", "period_start"], name="kpi_value_series")
         ]

@@ -12,6 +12,9 @@ The rule: aggregate base metrics first, apply the KPI formula once. Precisely:
    - ``"first"``: the value of the earliest month of the period that has one;
    - ``"last"``: the value of the latest month of the period that has one.
 
+   The three are associative, so a period can also be rolled up from the consecutive
+   periods that make it up (:func:`combine_periods`: a year from its quarters).
+
 A missing value is an absent key (``None`` is accepted and treated the same way). A metric
 with no value in any month of the period is ``None`` ("no value", DOMAIN rule 2), never 0.
 """
@@ -23,7 +26,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, TypeVar
 
-__all__ = ["ROLLUPS", "Rollup", "aggregate_period", "rollup_over_time", "sum_across"]
+__all__ = [
+    "ROLLUPS",
+    "Rollup",
+    "aggregate_period",
+    "combine_periods",
+    "rollup_over_time",
+    "sum_across",
+]
 
 Rollup = Literal["sum", "first", "last"]
 ROLLUPS: tuple[Rollup, ...] = ("sum", "first", "last")
@@ -104,3 +114,43 @@ def aggregate_period(
         if code not in out:
             raise ValueError(f"no roll-up declared for metric {code!r}")
     return out
+
+
+def combine_periods(
+    parts: Iterable[Mapping[str, Decimal | None]], rollups: Mapping[str, Rollup]
+) -> dict[str, Decimal]:
+    """Metric values of a period from those of the consecutive periods that make it up.
+
+    ``parts``: metric code -> value of each part, in chronological order (a quarter's
+    months, a year's quarters); ``rollups``: metric code -> declared roll-up.
+
+    A sum of sums is the sum, the first of the firsts is the first, the last of the lasts is
+    the last: a year combined from its quarters equals the year rolled up from its twelve
+    months (:func:`aggregate_period`), with a third of the work when the quarters are at
+    hand. Only metrics with a value appear in the result (missing is not 0); a metric with a
+    value but no declared roll-up is a ``ValueError``.
+    """
+    out: dict[str, Decimal] = {}
+    for part in parts:
+        for code, value in part.items():
+            if value is None:
+                continue
+            how = rollups.get(code)
+            current = out.get(code)
+            if current is None:
+                if how not in ROLLUPS:
+                    raise _rollup_error(code, how)
+                out[code] = value
+            elif how == "sum":
+                out[code] = current + value
+            elif how == "last":
+                out[code] = value
+            elif how != "first":
+                raise _rollup_error(code, how)
+    return out
+
+
+def _rollup_error(code: str, how: str | None) -> ValueError:
+    if how is None:
+        return ValueError(f"no roll-up declared for metric {code!r}")
+    return ValueError(f"unknown roll-up {how!r}; expected one of {ROLLUPS}")

@@ -34,9 +34,12 @@ STORED_GRAINS = frozenset(GRAINS)
 
 
 def stored_grain(period: Period, fiscal_start: int) -> str | None:
-    """The grain under which a period is stored, if it is (fiscal = calendar in January)."""
+    """The grain under which a period is stored, if it is (fiscal = calendar in January; a
+    fiscal quarter made of a calendar quarter's months is stored as that quarter)."""
     if period.grain not in STORED_GRAINS:
         return None
+    if period.grain == "fiscal_quarter" and period.start.month % 3 == 1:
+        return "quarter"
     if period.grain.startswith("fiscal_") and fiscal_start == 1:
         return period.grain.removeprefix("fiscal_")
     return period.grain

@@ -1,5 +1,6 @@
 """The KPI engine end to end on the database: entries in, stored KPI values out."""
 
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -8,12 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaigns.models import Campaign
+from campaigns.services import campaign_save
 from kpiboard.services import organization_create
+from metrics import recompute
 from metrics.models import KPIValue, MetricAggregate, StaleMark
 from metrics.periods import Period
 from metrics.recompute import kpis_recompute_all, kpis_recompute_stale
 from metrics.selectors import kpi_value
-from metrics.services import ValueWrite, entries_write, kpi_save
+from metrics.services import ValueWrite, entries_write, kpi_save, kpis_mark_all_stale
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +127,32 @@ def test_fiscal_year_values_are_stored_when_it_does_not_start_in_january(db):
     assert value(org, "ctr", Period.fiscal_quarter(2025, 1, 4)) == D(30)
 
 
+def test_fiscal_quarters_that_are_calendar_quarters_are_stored_once_as_quarters(db):
+    org = organization_create(name="Fiscal", slug="fiscal", fiscal_year_start_month=7)
+    campaign = Campaign.objects.create(organization=org, name="C", channel="seo",
+                                       start_date=date(2025, 1, 1))  # fmt: skip
+    put(org, campaign, APR, clicks=10, impressions=100)
+    put(org, campaign, date(2025, 5, 1), clicks=30, impressions=100)
+    kpis_recompute_all(organization=org)
+    assert not KPIValue.objects.filter(organization=org, grain="fiscal_quarter").exists()
+    # FY2024 runs from July 2024: April-June 2025 is its fourth quarter, Q2 2025.
+    assert value(org, "ctr", Period.fiscal_quarter(2024, 4, 7)) == D(20)
+    assert value(org, "ctr", Period.fiscal_year(2024, 7)) == D(20)
+
+
+def test_fiscal_quarters_across_calendar_quarters_are_stored(db):
+    org = organization_create(name="Fiscal", slug="fiscal", fiscal_year_start_month=2)
+    campaign = Campaign.objects.create(organization=org, name="C", channel="seo",
+                                       start_date=date(2025, 1, 1))  # fmt: skip
+    put(org, campaign, MAR, clicks=10, impressions=100)
+    put(org, campaign, APR, clicks=30, impressions=100)
+    kpis_recompute_all(organization=org)
+    # FY2025 runs from February 2025: its first quarter is February-April.
+    assert stored(org, "ctr", "fiscal_quarter", date(2025, 2, 1)) == D(20)
+    assert stored(org, "ctr", "quarter", JAN) == D(10)
+    assert value(org, "ctr", Period.fiscal_quarter(2025, 1, 2)) == D(20)
+
+
 def test_calendar_organizations_read_fiscal_periods_from_calendar_rows(org, campaign):
     put(org, campaign, JAN, clicks=10, impressions=100)
     assert not KPIValue.objects.filter(organization=org, grain="fiscal_year").exists()
@@ -186,10 +215,10 @@ def test_recompute_touches_only_the_periods_of_the_edited_cells(org, campaign):
     assert untouched.computed_at == old.computed_at
 
 
-def snapshot(org):
+def snapshot(org, *fields):
     kpis = set(
         KPIValue.objects.filter(organization=org).values_list(
-            "kpi__code", "scope", "grain", "period_start", "value"
+            "kpi__code", "scope", "grain", "period_start", "value", *fields
         )
     )
     aggregates = set(
@@ -200,6 +229,135 @@ def snapshot(org):
     return kpis, aggregates
 
 
+def computed_at(org, scope):
+    return set(
+        KPIValue.objects.filter(organization=org, scope=scope).values_list(
+            "kpi__code", "grain", "period_start", "computed_at"
+        )
+    )
+
+
+def test_a_full_recompute_with_nothing_changed_rewrites_nothing(org, campaign, second_campaign):
+    put(org, campaign, JAN, clicks=10, impressions=100, spend=50)
+    put(org, second_campaign, FEB, clicks=30, impressions=100)
+    before = snapshot(org, "computed_at", "inputs_changed_at")
+    kpis_recompute_all(organization=org)
+    assert snapshot(org, "computed_at", "inputs_changed_at") == before
+
+
+def test_a_full_recompute_rewrites_only_the_values_whose_inputs_changed(
+    org, campaign, second_campaign
+):
+    put(org, campaign, JAN, clicks=10, impressions=100)
+    put(org, second_campaign, JAN, clicks=30, impressions=100)
+    put(org, second_campaign, MAR, clicks=30, impressions=100)
+    untouched = computed_at(org, f"campaign:{campaign.pk}")
+    kept_march = {row for row in computed_at(org, "all") if row[2] == MAR and row[1] == "month"}
+    metrics = {m.code: m.pk for m in org.metrics.all()}
+    entries_write(organization=org, user=None,
+                  writes=[ValueWrite(second_campaign.pk, metrics["clicks"], JAN, D(50))])  # fmt: skip
+    kpis_mark_all_stale(organization=org)
+    kpis_recompute_stale(organization_id=org.pk)
+
+    assert stored(org, "ctr", "month", JAN) == D(30)
+    assert stored(org, "ctr", "month", JAN, f"campaign:{second_campaign.pk}") == D(50)
+    assert computed_at(org, f"campaign:{campaign.pk}") == untouched
+    assert kept_march <= computed_at(org, "all")
+    rewritten = KPIValue.objects.get(organization=org, kpi__code="ctr", scope="all",
+                                     grain="month", period_start=JAN)  # fmt: skip
+    assert all(rewritten.computed_at > at for *_, at in untouched)
+    assert not StaleMark.objects.filter(organization=org).exists()
+
+
+def test_a_full_recompute_removes_the_values_of_scopes_left_without_data(org, campaign):
+    put(org, campaign, JAN, clicks=10, impressions=100)
+    assert stored(org, "ctr", "month", JAN, "channel:paid_search") == D(10)
+    campaign_save(organization=org, campaign=campaign, name=campaign.name, channel="email",
+                  start_date=campaign.start_date)  # fmt: skip
+    kpis_recompute_stale(organization_id=org.pk)
+    assert stored(org, "ctr", "month", JAN, "channel:paid_search") == "missing"
+    assert not MetricAggregate.objects.filter(organization=org, scope="channel:paid_search")
+    assert stored(org, "ctr", "month", JAN, "channel:email") == D(10)
+    assert stored(org, "ctr", "month", JAN) == D(10)
+
+
+def test_campaigns_computed_in_batches_give_the_rows_of_one_batch(org, monkeypatch):
+    campaigns = [
+        Campaign.objects.create(organization=org, name=f"C{i}", channel=channel,
+                                start_date=date(2024, 1, 1))
+        for i, channel in enumerate(["seo", "email", "seo", "display", "email"])
+    ]  # fmt: skip
+    for i, c in enumerate(campaigns):
+        put(org, c, date(2024, 11 + i % 2, 1), clicks=i, impressions=100, followers=10 * i)
+        put(org, c, MAR, spend=100 + i, new_customers=i, customers_start=90, customers_end=95)
+    monkeypatch.setattr(recompute, "CAMPAIGNS_PER_BATCH", 2)
+    KPIValue.objects.filter(organization=org).delete()
+    MetricAggregate.objects.filter(organization=org).delete()
+    kpis_recompute_all(organization=org)  # into empty tables
+    in_batches = snapshot(org)
+    kpis_recompute_all(organization=org)  # over stored values
+    assert snapshot(org) == in_batches
+    monkeypatch.setattr(recompute, "CAMPAIGNS_PER_BATCH", 100)
+    KPIValue.objects.filter(organization=org).delete()
+    MetricAggregate.objects.filter(organization=org).delete()
+    kpis_recompute_all(organization=org)
+    assert snapshot(org) == in_batches
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_full_recomputes_at_once_leave_the_rows_of_one(org, campaign, second_campaign):
+    from django.db import connection
+
+    put(org, campaign, JAN, clicks=10, impressions=100)
+    put(org, second_campaign, FEB, clicks=30, impressions=100)
+    expected = snapshot(org)
+    kpis_mark_all_stale(organization=org)
+    errors = []
+
+    def recompute_in_a_thread(run):
+        try:
+            run()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    runs = [lambda: kpis_recompute_all(organization=org),
+            lambda: kpis_recompute_stale(organization_id=org.pk)]  # fmt: skip
+    threads = [threading.Thread(target=recompute_in_a_thread, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert snapshot(org) == expected
+    assert not StaleMark.objects.filter(organization=org).exists()
+
+
+def test_a_failed_full_recompute_leaves_the_values_and_the_marks_as_they_were(
+    org, campaign, second_campaign, monkeypatch
+):
+    put(org, campaign, JAN, clicks=10, impressions=100)
+    put(org, second_campaign, JAN, clicks=30, impressions=100)
+    before = snapshot(org, "computed_at")
+    kpis_mark_all_stale(organization=org)
+    monkeypatch.setattr(recompute, "CAMPAIGNS_PER_BATCH", 1)
+    compute = recompute.compute_all_periods
+    calls = []
+
+    def fail_on_the_second_campaign(*args):
+        calls.append(1)
+        if len(calls) == 2:  # the first campaign's rows are being stored meanwhile
+            raise RuntimeError("worker lost")
+        return compute(*args)
+
+    monkeypatch.setattr(recompute, "compute_all_periods", fail_on_the_second_campaign)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        kpis_recompute_stale(organization_id=org.pk)
+    assert snapshot(org, "computed_at") == before
+    assert StaleMark.objects.filter(organization=org, campaign=None, kpi=None).exists()
+
+
 MONTHS = [date(2024, m, 1) for m in (2, 3, 4, 11, 12)] + [date(2025, m, 1) for m in (1, 3, 4)]
 CODES = ["clicks", "impressions", "spend", "new_customers", "customers_start", "customers_end"]
 edit = st.tuples(
@@ -208,6 +366,30 @@ edit = st.tuples(
     st.sampled_from(CODES),
     st.one_of(st.none(), st.integers(0, 500)),
 )
+
+
+@pytest.mark.parametrize("fiscal_start", [1, 2, 4])
+def test_a_full_recompute_gives_the_rows_of_the_incremental_one(db, fiscal_start):
+    org = organization_create(name="Fiscal", slug="fiscal", fiscal_year_start_month=fiscal_start)
+    seo, email = (
+        Campaign.objects.create(organization=org, name=channel, channel=channel,
+                                start_date=date(2024, 1, 1))
+        for channel in ("seo", "email")
+    )  # fmt: skip
+    for month, campaign, clicks in (
+        (date(2024, 12, 1), seo, 5),
+        (JAN, seo, 7),
+        (JAN, email, 1),
+        (MAR, email, 2),
+        (APR, seo, 4),
+        (date(2025, 7, 1), seo, 0),
+    ):
+        put(org, campaign, month, clicks=clicks, impressions=100, spend=clicks * 3,
+            customers_start=100 + clicks, customers_end=90 + clicks, new_customers=clicks)  # fmt: skip
+    put(org, email, MAR, spend=None)
+    incremental = snapshot(org)
+    kpis_recompute_all(organization=org)
+    assert snapshot(org) == incremental
 
 
 @settings(

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metrics.periods import Period
-from metrics.rollups import aggregate_period, rollup_over_time, sum_across
+from metrics.rollups import aggregate_period, combine_periods, rollup_over_time, sum_across
 
 D = Decimal
 JAN, FEB, MAR, APR = (date(2025, m, 1) for m in (1, 2, 3, 4))
@@ -199,3 +199,69 @@ def test_summing_campaigns_then_months_equals_summing_months_then_campaigns(camp
     per_campaign = [rollup_over_time(c, "sum", year) for c in campaigns]
     present = [v for v in per_campaign if v is not None]
     assert across_then_time == (sum(present, D(0)) if present else None)
+
+
+# --------------------------------------------------------------------------- combine_periods
+
+ROLLUPS = {"new_customers": "sum", "customers_start": "first", "customers_end": "last"}
+
+
+def test_combining_periods_applies_each_metrics_declared_rollup():
+    q1 = {"new_customers": D(15), "customers_start": D(200), "customers_end": D(207)}
+    q2 = {"new_customers": D(9), "customers_start": D(207), "customers_end": D(216)}
+    assert combine_periods([q1, q2], ROLLUPS) == {
+        "new_customers": D(24),
+        "customers_start": D(200),
+        "customers_end": D(216),
+    }
+
+
+def test_combining_skips_parts_without_a_metric_and_leaves_absent_what_no_part_has():
+    parts = [{"customers_end": D(5)}, {"new_customers": D(0)}, {}, {"customers_start": D(7)}]
+    assert combine_periods(parts, ROLLUPS) == {
+        "customers_end": D(5),
+        "new_customers": D(0),
+        "customers_start": D(7),
+    }
+
+
+def test_combining_treats_none_as_missing_not_zero():
+    assert combine_periods([{"customers_end": D(5)}, {"customers_end": None}], ROLLUPS) == {
+        "customers_end": D(5)
+    }
+
+
+def test_combining_nothing_is_empty():
+    assert combine_periods([], ROLLUPS) == {}
+
+
+def test_combining_does_not_mutate_its_parts():
+    first = {"new_customers": D(1)}
+    combine_periods([first, {"new_customers": D(2)}], ROLLUPS)
+    assert first == {"new_customers": D(1)}
+
+
+def test_combining_refuses_a_metric_without_a_declared_or_known_rollup():
+    with pytest.raises(ValueError, match="followers"):
+        combine_periods([{"followers": D(1)}], ROLLUPS)
+    with pytest.raises(ValueError, match="roll-up"):
+        combine_periods([{"visitors": D(1)}, {"visitors": D(2)}], {"visitors": "mean"})  # type: ignore[dict-item]
+
+
+_rollups = st.fixed_dictionaries({"a": st.sampled_from(("sum", "first", "last"))})
+
+
+@given(st.dictionaries(st.sampled_from(Period.year(2025).months), _amounts), _rollups)
+def test_a_year_combined_from_its_quarters_equals_the_year_rolled_up_from_its_months(
+    values, rollups
+):
+    monthly = {"a": values}
+    quarters = [
+        {k: v for k, v in aggregate_period(monthly, rollups, Period.quarter(2025, q).months).items()
+         if v is not None}
+        for q in (1, 2, 3, 4)
+    ]  # fmt: skip
+    expected = aggregate_period(monthly, rollups, Period.year(2025).months)
+    assert combine_periods(quarters, rollups) == {
+        k: v for k, v in expected.items() if v is not None
+    }

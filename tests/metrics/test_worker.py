@@ -4,11 +4,15 @@ These tests start `celery worker` processes against the test database. They fail
 skip) when Redis is not there: `make test` starts it.
 """
 
+import fcntl
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -86,15 +90,28 @@ def broker():
         client.ping()
     except redis.ConnectionError as error:
         pytest.fail(f"Redis is needed at {BROKER_URL} (make test starts it): {error}")
-    client.flushdb()
-    saved = (app.conf.broker_url, app.conf.task_always_eager)
-    reset_connections()
-    app.conf.broker_url = BROKER_URL
-    app.conf.task_always_eager = False
-    yield client
-    reset_connections()
-    app.conf.broker_url, app.conf.task_always_eager = saved
-    client.flushdb()
+    with broker_to_ourselves():
+        client.flushdb()
+        saved = (app.conf.broker_url, app.conf.task_always_eager)
+        reset_connections()
+        app.conf.broker_url = BROKER_URL
+        app.conf.task_always_eager = False
+        yield client
+        reset_connections()
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        client.flushdb()
+
+
+@contextmanager
+def broker_to_ourselves():
+    """One test at a time on the broker, across the processes of `pytest -n`: the
+    xdist_group mark does not keep these tests in one process, and two of them at once
+    flush each other's messages, or one's worker takes the other's task (for a row of
+    another test database), which then never runs where it is awaited."""
+    name = hashlib.sha256(BROKER_URL.encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"kpiboard-test-broker-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def reset_connections():
