@@ -40,7 +40,14 @@ from metrics.periods import (
     year_to_date,
 )
 from metrics.recompute import ALL
-from metrics.selectors import judge, kpi_series, monthly_targets, objective_progress, readings
+from metrics.selectors import (
+    judge,
+    kpi_series,
+    monthly_targets,
+    objective_progress,
+    objective_series,
+    readings,
+)
 
 from .models import Comparison, Slide, SlideKind, SlidePeriod
 
@@ -458,12 +465,6 @@ def _kpi_slide(slide: Slide, context: Context) -> SlideView:
     )  # fmt: skip
 
 
-def _objective_scope(objective) -> str:
-    """As metrics.selectors reads an objective: its one campaign, or all campaigns."""
-    campaigns = list(objective.campaigns.all())
-    return f"campaign:{campaigns[0].pk}" if len(campaigns) == 1 else ALL
-
-
 def _objective_slide(slide: Slide, context: Context) -> SlideView:
     objective = slide.objective
     if objective is None:
@@ -477,10 +478,10 @@ def _objective_slide(slide: Slide, context: Context) -> SlideView:
     start, deadline = month_start(objective.start_date), month_start(objective.deadline)
     months = month_range(start, deadline)
     read_at = progress.month or deadline
-    series = kpi_series(
-        organization=organization, kpis=[kpi], first=start, last=min(read_at, deadline),
-        scope=_objective_scope(objective),
-    )[kpi.pk]  # fmt: skip
+    series = objective_series(
+        organization=organization, objective=objective, first=start,
+        last=min(read_at, deadline),
+    )  # fmt: skip
     path = [
         comparisons.linear_target(
             m, baseline=objective.baseline_value, target=progress.target, start=start,

@@ -20,6 +20,7 @@ from metrics.models import KPI, KPIValue, MetricEntry
 from metrics.periods import month_range
 from metrics.recompute import ALL, campaign_scope, load_context
 from metrics.rollups import aggregate_period
+from metrics.selectors import campaign_sets_kpi_series
 
 from .feasibility import Feasibility, assess, history_window
 from .models import TargetKind
@@ -99,20 +100,13 @@ def kpi_monthly_history(
             .values_list("period_start", "value")
         )
         return dict(rows)
-    ctx = load_context(organization)
-    if kpi.code not in ctx.catalog.order:
-        return {}
-    codes = ctx.catalog.base_metrics(kpi.code)
-    totals = _monthly_totals(organization, codes, first, last, campaign_ids)
-    history = {}
-    for month in month_range(first, last):
-        values = {code: totals[code].get(month) for code in codes if code in totals}
-        if not any(v is not None for v in values.values()):
-            continue
-        value = ctx.catalog.evaluate(values, months=1)[kpi.code]
-        if value is not None:
-            history[month] = value
-    return history
+    series = campaign_sets_kpi_series(
+        organization=organization,
+        kpis=[kpi],
+        sets={0: campaign_ids},
+        months=month_range(first, last),
+    )[0][kpi.pk]
+    return {month: value for month, value in series.items() if value is not None}
 
 
 @dataclass(frozen=True)

@@ -424,10 +424,8 @@ def _references(kpi: KPI) -> list[str]:
 def _objective_path(organization, kpi: KPI, scope: str, months: list[date]) -> list:
     """Where the KPI's objective for this scope says it should be each month."""
     for objective in selectors.objectives_of(organization=organization, kpi=kpi):
-        campaigns = list(objective.campaigns.all())
-        objective_scope = f"campaign:{campaigns[0].pk}" if len(campaigns) == 1 else ALL
-        if objective_scope != scope:
-            continue
+        if kpi_selectors.objective_scope(objective) != scope:
+            continue  # serves another campaign, or several together (no page shows those)
         deadline, start = objective.deadline, objective.start_date
         return [
             linear_target(

@@ -7,7 +7,7 @@ number of KPIs, campaigns or months it covers.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,8 +27,8 @@ from .periods import (
     rolling_12_months,
     year_to_date,
 )
-from .recompute import ALL, tolerant_catalog
-from .rollups import aggregate_period
+from .recompute import ALL, campaign_scope, tolerant_catalog
+from .rollups import aggregate_period, sum_across
 
 STORED_GRAINS = frozenset(GRAINS)
 
@@ -170,6 +170,80 @@ def kpi_series(
     for kpi_id, month, value in rows:
         series[kpi_id][month] = value
     return series
+
+
+def campaign_sets_kpi_series(
+    *,
+    organization: Organization,
+    kpis: Sequence[KPI],
+    sets: Mapping[Hashable, Iterable[int]],
+    months: Iterable[date],
+) -> dict[Hashable, dict[int, dict[date, Decimal | None]]]:
+    """Monthly values of several KPIs over sets of campaigns, each set taken together (an
+    objective's campaigns: no stored scope holds them): each month, every metric summed
+    over the set's campaigns, then the formulas applied once (DOMAIN rule 1).
+
+    Returns set key -> KPI id -> month -> value. Three queries (the catalog's metrics and
+    KPIs, the entries) whatever the number of sets, campaigns and months."""
+    months = sorted(set(months))
+    sets = {key: frozenset(ids) for key, ids in sets.items()}
+    result: dict[Hashable, dict[int, dict[date, Decimal | None]]] = {
+        key: {k.pk: dict.fromkeys(months) for k in kpis} for key in sets
+    }
+    campaign_ids = frozenset().union(*sets.values())
+    if not months or not kpis or not campaign_ids:
+        return result
+    catalog = tolerant_catalog(
+        dict(KPI.objects.filter(organization=organization).values_list("code", "formula")),
+        Metric.objects.filter(organization=organization).values_list("code", flat=True),
+    )
+    wanted = [k for k in kpis if k.code in catalog.order]  # a broken formula has no value
+    codes = set().union(*(catalog.base_metrics(k.code) for k in wanted))
+    if not codes:
+        return result
+    entries: dict[tuple[int, date], dict[str, Decimal]] = defaultdict(dict)
+    for campaign_id, code, month, value in MetricEntry.objects.filter(
+        organization=organization,
+        campaign_id__in=campaign_ids,
+        metric__code__in=codes,
+        month__in=months,
+    ).values_list("campaign_id", "metric__code", "month", "value"):
+        entries[(campaign_id, month)][code] = value
+    for key, ids in sets.items():
+        for month in months:
+            values = sum_across(entries.get((c, month), {}) for c in ids)
+            if not values:
+                continue
+            results = catalog.evaluate(values, months=1)
+            for kpi in wanted:
+                result[key][kpi.pk][month] = results[kpi.code]
+    return result
+
+
+def objective_scope(objective) -> str | None:
+    """The stored scope an objective's KPI is read from: its one campaign, or all campaigns
+    when it names none; None for several campaigns (computed from their entries)."""
+    campaigns = list(objective.campaigns.all())
+    if len(campaigns) > 1:
+        return None
+    return campaign_scope(campaigns[0].pk) if campaigns else ALL
+
+
+def objective_series(
+    *, organization: Organization, objective, first: date, last: date
+) -> dict[date, Decimal | None]:
+    """The monthly values of an objective's KPI over the campaigns it serves."""
+    scope = objective_scope(objective)
+    if scope is None:
+        return campaign_sets_kpi_series(
+            organization=organization,
+            kpis=[objective.kpi],
+            sets={objective.pk: [c.pk for c in objective.campaigns.all()]},
+            months=month_range(first, last),
+        )[objective.pk][objective.kpi_id]
+    return kpi_series(
+        organization=organization, kpis=[objective.kpi], first=first, last=last, scope=scope
+    )[objective.kpi_id]
 
 
 # ------------------------------------------------------------------------- comparisons
@@ -346,33 +420,49 @@ class ObjectiveProgress:
 def objective_progress(
     *, organization: Organization, objectives: Sequence, today: date
 ) -> list[ObjectiveProgress]:
-    """Each objective's latest value (campaigns it serves, or all), its path and status."""
+    """Each objective's latest value (over the campaigns it serves, or all), its path and
+    status. With their KPI and campaigns prefetched: one query for the objectives read from
+    a stored scope, three more for those that serve several campaigns, whatever their
+    number."""
     result = []
     if not objectives:
         return result
     last_month = add_months(date(today.year, today.month, 1), -1)
-    wanted: dict[tuple[int, str], date] = {}
+    wanted: dict[int, date] = {}
+    scopes: dict[int, str | None] = {}
     for objective in objectives:
-        month = min(last_month, date(objective.deadline.year, objective.deadline.month, 1))
-        wanted[(objective.pk, _objective_scope(objective))] = month
-    # Two queries whatever the number of objectives: stored monthly values of the scopes.
-    scopes = {scope for _, scope in wanted}
-    months = set(wanted.values())
-    kpi_ids = {o.kpi_id for o in objectives}
-    values = {
-        (kpi_id, scope, month): value
-        for kpi_id, scope, month, value in KPIValue.objects.filter(
-            organization=organization,
-            kpi__in=kpi_ids,
-            scope__in=scopes,
-            grain="month",
-            period_start__in=months,
-        ).values_list("kpi_id", "scope", "period_start", "value")
-    }
+        wanted[objective.pk] = min(
+            last_month, date(objective.deadline.year, objective.deadline.month, 1)
+        )
+        scopes[objective.pk] = objective_scope(objective)
+    stored = [o for o in objectives if scopes[o.pk] is not None]
+    values: dict[tuple[int, str | None, date], Decimal | None] = {}
+    if stored:
+        values = {
+            (kpi_id, scope, month): value
+            for kpi_id, scope, month, value in KPIValue.objects.filter(
+                organization=organization,
+                kpi__in={o.kpi_id for o in stored},
+                scope__in={scopes[o.pk] for o in stored},
+                grain="month",
+                period_start__in={wanted[o.pk] for o in stored},
+            ).values_list("kpi_id", "scope", "period_start", "value")
+        }
+    several = [o for o in objectives if scopes[o.pk] is None]  # from their campaigns' entries
+    sets = campaign_sets_kpi_series(
+        organization=organization,
+        kpis=list({o.kpi_id: o.kpi for o in several}.values()),
+        sets={o.pk: [c.pk for c in o.campaigns.all()] for o in several},
+        months={wanted[o.pk] for o in several},
+    )
     for objective in objectives:
-        scope = _objective_scope(objective)
-        month = wanted[(objective.pk, scope)]
-        current = values.get((objective.kpi_id, scope, month))
+        month = wanted[objective.pk]
+        scope = scopes[objective.pk]
+        current = (
+            sets[objective.pk][objective.kpi_id][month]
+            if scope is None
+            else values.get((objective.kpi_id, scope, month))
+        )
         target = objective.target_absolute
         start = date(objective.start_date.year, objective.start_date.month, 1)
         deadline = date(objective.deadline.year, objective.deadline.month, 1)
@@ -406,11 +496,6 @@ def objective_progress(
             )
         )
     return result
-
-
-def _objective_scope(objective) -> str:
-    campaigns = list(objective.campaigns.all())
-    return f"campaign:{campaigns[0].pk}" if len(campaigns) == 1 else ALL
 
 
 # ---------------------------------------------------------------------------- freshness

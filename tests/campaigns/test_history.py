@@ -3,9 +3,11 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.models import Objective
 from campaigns.objective_history import kpi_monthly_history, kpi_value_over, objective_outlook
+from metrics.selectors import objective_progress, objective_series
 
-from .conftest import make_campaign, put_values
+from .conftest import make_campaign, make_objective, put_values
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +67,47 @@ def test_monthly_history_of_several_campaigns_sums_them_first(org, campaign):
     assert history == {JAN: Decimal(1)}
 
 
+def three_campaigns(org, campaign):
+    """Spring sale 1/10 and Newsletter 9/990 in January (1 % together); Brochure 50/100."""
+    newsletter, brochure = make_campaign(org), make_campaign(org, name="Brochure")
+    put_values(org, campaign, {"conversions": {JAN: "1"}, "visitors": {JAN: "10"}})
+    put_values(org, newsletter, {"conversions": {JAN: "9"}, "visitors": {JAN: "990"}})
+    put_values(org, brochure, {"conversions": {JAN: "50"}, "visitors": {JAN: "100"}})
+    return newsletter, brochure
+
+
+def test_an_objective_serving_several_campaigns_is_read_over_them_together(org, campaign):
+    newsletter, _ = three_campaigns(org, campaign)
+    objective = make_objective(org, deadline=date(2025, 1, 31))
+    objective.campaigns.add(campaign, newsletter)
+    (progress,) = objective_progress(
+        organization=org, objectives=[objective], today=date(2025, 3, 15)
+    )
+    # 10 / 1000: not all campaigns' 60 / 1100 (5.45 %), not the mean of 10 % and 0.91 %.
+    assert progress.month == JAN
+    assert progress.current == Decimal(1)
+    assert progress.progress == Decimal(-300)  # from the baseline 4 % toward 5 %: backwards
+    series = objective_series(organization=org, objective=objective, first=JAN, last=FEB)
+    assert series == {JAN: Decimal(1), FEB: None}
+
+
+def test_objectives_of_one_campaign_and_of_all_read_their_stored_scopes(org, campaign):
+    _, brochure = three_campaigns(org, campaign)
+    one = make_objective(org, title="Brochure", deadline=date(2025, 1, 31))
+    one.campaigns.add(brochure)
+    everything = make_objective(org, title="All", deadline=date(2025, 1, 31))
+    together = make_objective(org, title="Two", deadline=date(2025, 1, 31))
+    together.campaigns.add(campaign, brochure)  # 51 / 110
+    progress = objective_progress(
+        organization=org, objectives=[one, everything, together], today=date(2025, 2, 1)
+    )
+    assert [round(p.current, 2) for p in progress] == [
+        Decimal(50),
+        Decimal("5.45"),
+        Decimal("46.36"),
+    ]
+
+
 def test_another_organizations_kpi_has_no_history(org, other_org, campaign):
     put_values(org, campaign, {"conversions": {JAN: "1"}, "visitors": {JAN: "10"}})
     foreign = other_org.kpis.get(code="conversion_rate")
@@ -112,3 +155,28 @@ def test_the_outlook_notices_a_target_the_wrong_way(org):
         target_value=Decimal("40"),
     )
     assert outlook.wrong_way
+
+
+def test_objective_progress_queries_do_not_grow_with_the_objectives(
+    org, campaign, django_assert_num_queries
+):
+    newsletter, brochure = three_campaigns(org, campaign)
+    for index, pair in enumerate([(campaign, newsletter), (newsletter, brochure)] * 3):
+        make_objective(org, title=f"Pair {index}").campaigns.add(*pair)
+        make_objective(org, title=f"One {index}").campaigns.add(pair[0])
+    objectives = list(
+        Objective.objects.filter(organization=org)
+        .select_related("kpi")
+        .prefetch_related("campaigns")
+    )
+    # The stored values of the single-campaign ones; the catalog and the entries for pairs.
+    with django_assert_num_queries(4):
+        progress = objective_progress(
+            organization=org, objectives=objectives, today=date(2025, 2, 1)
+        )
+    assert {round(p.current, 2) for p in progress} == {
+        Decimal(1),  # 10 / 1000
+        Decimal("5.41"),  # 59 / 1090
+        Decimal(10),
+        Decimal("0.91"),
+    }
