@@ -199,7 +199,7 @@ class SpendSummary:
     rows: list[CampaignSpend]  # the biggest spenders first, at most `limit`
     total_spend: Decimal | None
     total_budget: Decimal | None
-    campaigns: int  # how many campaigns the scope holds
+    campaigns: int  # how many campaigns the totals cover (with spend or a budget)
     hidden: int  # how many of them are not in `rows`
 
 
@@ -235,7 +235,7 @@ def spend_by_campaign(
         rows=lines[:limit],
         total_spend=sum(spends, Decimal(0)) if spends else None,
         total_budget=sum(budgets, Decimal(0)) if budgets else None,
-        campaigns=len(chosen),
+        campaigns=len(lines),
         hidden=max(0, len(lines) - limit),
     )
 
