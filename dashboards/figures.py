@@ -877,6 +877,15 @@ def funnel_steps(steps: Sequence[tuple[str, Decimal | None]]) -> list[FunnelStep
     return result
 
 
+def _share_decimals(percent: Decimal) -> int:
+    """Two decimals, or as many as show two significant digits of a tiny share (3 customers
+    out of 518 736 impressions is 0.00058 %, not 0.00 %); at most six."""
+    decimals = 2
+    while 0 < percent < Decimal(10) ** (1 - decimals) and decimals < 6:
+        decimals += 1
+    return decimals
+
+
 def funnel_figure(*, id: str, title: str, steps: Sequence[FunnelStep], language: str) -> Chart:
     """A funnel: each step's count, with the share of the previous step that reached it."""
     count = Unit("count", 0, "", language)
@@ -930,7 +939,7 @@ def funnel_figure(*, id: str, title: str, steps: Sequence[FunnelStep], language:
             "first_label": steps[0].label.lower(),
             "last": count.text(steps[-1].value),
             "last_label": steps[-1].label.lower(),
-            "overall": formatting.percent(overall, 2, language),
+            "overall": formatting.percent(overall, _share_decimals(overall), language),
         }
         worst = max((s for s in steps if s.drop is not None), key=lambda s: s.drop)
         previous = steps[steps.index(worst) - 1]

@@ -221,6 +221,12 @@ def test_the_funnel_figure_says_where_most_prospects_are_lost():
     assert chart.table.rows[2] == ("Leads", "80", "10.0%", "90.0%")
 
 
+def test_a_tiny_overall_share_keeps_two_significant_digits():
+    steps = figures.funnel_steps([("Impressions", D(518736)), ("New customers", D(3))])
+    chart = figures.funnel_figure(id="f", title="Funnel", steps=steps, language="fr")
+    assert "518\u202f736 impressions led to 3 new customers (0,00058\u00a0%)" in chart.summary
+
+
 def test_a_funnel_of_one_step_is_empty():
     chart = figures.funnel_figure(
         id="f", title="Funnel", steps=figures.funnel_steps([("Leads", D(3))]), language="en"
