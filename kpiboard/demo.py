@@ -34,6 +34,9 @@ CHINA_SPEND = {
 }
 NO_GAPS = ("Gâteaux de fête", "China launch - WeChat", "China launch - Tmall ads")
 CHINA_NEW_CUSTOMERS = {"China launch - WeChat": (3, 2, 4), "China launch - Tmall ads": (1, 3, 2)}
+# After the baseline the China CAC comes down slowly, from CHF 3 333 toward the objective's
+# CHF 2 500 by December 2026: few customers for the money, as seed 004 tells.
+CHINA_CAC_FROM, CHINA_CAC_TO, CHINA_CAC_MONTHS = 3333, 2400, 33
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,10 @@ def campaign_month_values(
         "conversions": _count(orders * r.uniform(1.0, 1.2)),
         "new_customers": _count(new_customers),
         "revenue": _money(orders * spec.basket * r.uniform(0.85, 1.2)),
-        "spend": _money(monthly_budget * _season(spec, month) * r.uniform(0.8, 1.15)),
+        # Budgets are planned for the season: spend follows it only a little.
+        "spend": _money(
+            monthly_budget * (1 + (_season(spec, month) - 1) / 4) * r.uniform(0.8, 1.1)
+        ),
         "promoters": _count(r.uniform(40, 70)),
         "passives": _count(r.uniform(15, 30)),
         "detractors": _count(r.uniform(5, 15)),
@@ -231,6 +237,10 @@ def campaign_month_values(
         index = CHINA_BASELINE_MONTHS.index(month)
         values["spend"] = Decimal(CHINA_SPEND[campaign.name][index])
         values["new_customers"] = Decimal(CHINA_NEW_CUSTOMERS[campaign.name][index])
+    elif campaign.name in CHINA_SPEND:
+        since = min(months_since_start - len(CHINA_BASELINE_MONTHS), CHINA_CAC_MONTHS)
+        cac = CHINA_CAC_FROM + (CHINA_CAC_TO - CHINA_CAC_FROM) * since / CHINA_CAC_MONTHS
+        values["new_customers"] = _count(float(values["spend"]) / cac * r.uniform(0.75, 1.3))
     profile = PROFILES[campaign.profile]
     return {code: values[code] for code in profile if code in values}
 
@@ -445,21 +455,23 @@ def _seed_targets_and_benchmarks(organization, spec) -> None:
     kpis = {k.code: k for k in organization.kpis.all()}
     monthly_targets = {
         "conversion_rate": Decimal("3.0"),
-        "roi": Decimal(150),
+        "roi": Decimal(500),
         "ctr": Decimal("1.8"),
     }
+    targets: list[tuple[str, str | None, Decimal]] = [
+        (code, None, value) for code, value in monthly_targets.items()
+    ]
     if spec is WINES:
-        monthly_targets = {
-            "cac": Decimal(2500),
-            "roi": Decimal(60),
-            "conversion_rate": Decimal("2.5"),
-        }
-    for code, value in monthly_targets.items():
+        targets = [("roi", None, Decimal(300)), ("conversion_rate", None, Decimal("2.8"))]
+        # The China CAC is each China campaign's, not the wine house's as a whole.
+        targets += [("cac", name, Decimal(2500)) for name in CHINA_SPEND]
+    campaigns = {c.name: c for c in organization.campaigns.all()}
+    for code, campaign_name, value in targets:
         for month in month_range(date(2025, 1, 1), date(2026, 12, 1)):
             Target.objects.get_or_create(
                 organization=organization,
                 kpi=kpis[code],
-                campaign=None,
+                campaign=campaigns[campaign_name] if campaign_name else None,
                 month=month,
                 defaults={"value": value},
             )

@@ -5,10 +5,12 @@ import pytest
 from django.contrib.auth import authenticate
 
 from campaigns.models import Campaign, Objective
+from campaigns.objective_history import kpi_value_over
 from kpiboard.demo import seed_demo
 from kpiboard.models import Organization
 from metrics import catalog
-from metrics.models import KPIValue, MetricEntry, ValueChange
+from metrics.models import KPIValue, MetricEntry, Target, ValueChange
+from metrics.selectors import objective_progress
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,26 @@ def test_seed_004_china_baseline_is_chf_50000_for_15_customers(seeded):
     assert (spend, customers) == (Decimal(50000), Decimal(15))
     objective = Objective.objects.get(organization=wines, kpi__code="cac")
     assert objective.baseline_value == Decimal("3333.33")
+
+
+def test_the_china_cac_comes_down_from_its_baseline_toward_the_objective(seeded):
+    wines = Organization.objects.get(slug="valais-fine-wines")
+    objective = Objective.objects.prefetch_related("campaigns").get(
+        organization=wines, kpi__code="cac"
+    )
+    (progress,) = objective_progress(organization=wines, objectives=[objective], today=TODAY)
+    assert progress.month == date(2026, 10, 1)
+    # The two China campaigns together, on their way from CHF 3 333 to CHF 2 500.
+    assert Decimal(1800) < progress.current < Decimal(3400)
+    year = kpi_value_over(
+        organization=wines, kpi=objective.kpi, first=date(2025, 11, 1), last=date(2026, 10, 1),
+        campaign_ids=[c.pk for c in objective.campaigns.all()],
+    )  # fmt: skip
+    assert Decimal(2300) < year < Decimal(3000)
+    cac_targets = Target.objects.filter(organization=wines, kpi__code="cac")
+    assert set(cac_targets.values_list("campaign__name", flat=True)) == {
+        c.name for c in objective.campaigns.all()
+    }  # no CHF 2 500 target for the wine house as a whole, whose CAC is far lower
 
 
 def test_three_years_of_months_with_a_few_gaps(seeded):
