@@ -149,8 +149,8 @@ WINES = OrgSpec(
 PROFILES = {
     "paid": ("impressions", "clicks", "sessions", "visitors", "bounces", "leads", "carts", "orders", "conversions", "new_customers", "revenue", "spend"),
     "paid_social": ("impressions", "reach", "engagements", "clicks", "sessions", "visitors", "bounces", "leads", "carts", "orders", "conversions", "new_customers", "revenue", "spend"),
-    "organic_social": ("impressions", "reach", "engagements", "followers", "mentions", "clicks", "sessions", "visitors", "bounces", "conversions", "orders", "new_customers", "revenue", "spend"),
-    "email": ("emails_sent", "emails_opened", "email_clicks", "sessions", "visitors", "bounces", "leads", "orders", "conversions", "new_customers", "revenue", "spend"),
+    "organic_social": ("impressions", "reach", "engagements", "followers", "mentions", "clicks", "sessions", "visitors", "bounces", "carts", "conversions", "orders", "new_customers", "revenue", "spend"),
+    "email": ("emails_sent", "emails_opened", "email_clicks", "sessions", "visitors", "bounces", "leads", "carts", "orders", "conversions", "new_customers", "revenue", "spend"),
     "seo": ("impressions", "clicks", "sessions", "visitors", "bounces", "leads", "carts", "orders", "conversions", "new_customers", "revenue", "spend"),
     "event": ("leads", "mentions", "orders", "new_customers", "revenue", "spend"),
     "loyalty": ("customers_start", "customers_end", "promoters", "passives", "detractors", "orders", "revenue", "spend", "mentions"),
@@ -200,6 +200,8 @@ def campaign_month_values(
     )
     if campaign.profile == "event":
         orders = campaign.volume * r.uniform(0.1, 0.2)
+    if campaign.profile in ("email", "organic_social"):  # every web order had a cart
+        carts = orders / r.uniform(0.55, 0.75)
     new_customers = orders * r.uniform(0.3, 0.55)
     monthly_budget = campaign.budget / 12
     values = {

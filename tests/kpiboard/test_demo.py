@@ -119,3 +119,13 @@ def test_every_standard_kpi_has_values_in_both_organizations(seeded):
         )
         missing = {k.code for k in catalog.KPIS} - with_values
         assert not missing, f"{organization.slug}: no value for {sorted(missing)}"
+
+
+def test_the_demo_rates_stay_between_0_and_100_percent(seeded):
+    # Campaigns that record orders record the carts behind them: no negative abandonment.
+    rates = KPIValue.objects.filter(
+        scope="all", grain="month", kpi__code__in=[k.code for k in catalog.KPIS if "rate" in k.code]
+    ).exclude(value=None)
+    assert rates.filter(kpi__code="cart_abandonment_rate").exists()
+    outside = rates.exclude(value__gte=0, value__lte=100)
+    assert not outside.exists(), list(outside.values_list("kpi__code", "period_start", "value")[:5])
