@@ -342,6 +342,7 @@ class ObjectiveSlide:
     deadline: date
     read_at: str
     required: str
+    reached: bool
 
 
 @dataclass(frozen=True)
@@ -513,6 +514,7 @@ def _objective_slide(slide: Slide, context: Context) -> SlideView:
         deadline=objective.deadline,
         read_at=figures.month_text(read_at, _language()),
         required=required,
+        reached=progress.reached,
     )
     subtitle = gettext("%(kpi)s · from %(start)s to %(deadline)s") % {
         "kpi": kpi.label,

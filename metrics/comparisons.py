@@ -144,3 +144,16 @@ def required_monthly_change(
     if current is None or target is None or months_left <= 0:
         return None
     return (target - current) / months_left
+
+
+def target_reached(
+    *, current: Decimal | None, baseline: Decimal, target: Decimal, direction: str
+) -> bool:
+    """Whether ``current`` is at the target or beyond it, beyond meaning further along the
+    way from the baseline to the target (from CHF 3 333 toward CHF 2 500, CHF 2 403 is
+    beyond), or, when the target keeps the baseline, better by the KPI's direction."""
+    _check_direction(direction)
+    if current is None:
+        return False
+    higher = target > baseline if target != baseline else direction == "higher"
+    return current >= target if higher else current <= target

@@ -414,7 +414,8 @@ class ObjectiveProgress:
     target: Decimal
     judged: Attainment  # current vs target_now
     progress: Decimal | None  # percent of the way from baseline to target
-    required_per_month: Decimal | None
+    required_per_month: Decimal | None  # None once the target is reached
+    reached: bool  # the current value is at the target or beyond it
 
 
 def objective_progress(
@@ -476,12 +477,18 @@ def objective_progress(
             else None
         )
         months_left = (deadline.year - month.year) * 12 + deadline.month - month.month
+        reached = comparisons.target_reached(
+            current=current,
+            baseline=objective.baseline_value,
+            target=target,
+            direction=objective.kpi.direction,
+        )
         required = (
-            comparisons.required_monthly_change(
+            None
+            if reached
+            else comparisons.required_monthly_change(
                 current=current, target=target, months_left=months_left
             )
-            if current is not None
-            else None
         )
         result.append(
             ObjectiveProgress(
@@ -493,6 +500,7 @@ def objective_progress(
                 judged=judge(organization, objective.kpi, current, target_now),
                 progress=progress,
                 required_per_month=required,
+                reached=reached,
             )
         )
     return result

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from boards import services, slides
@@ -150,6 +151,24 @@ def test_an_objective_slide_shows_the_progress_and_the_path(org, data):
     assert 0 <= view.data.progress_bar <= 100
     assert view.data.status_label
     assert [t["name"] for t in view.figure["data"]] == ["Path to the target", "Actual"]
+
+
+def test_an_objective_slide_says_when_the_target_is_reached_rather_than_what_is_needed(
+    org, data, login, viewer
+):
+    objective = data["objective"]  # conversion rate about 2.5 % now: 2 % is behind it
+    objective.target_value = Decimal(2)
+    objective.save()
+    board = services.board_create(organization=org, name="B")
+    s = services.slide_add(organization=org, board=board, kind="objective", objective=objective)
+    view = slides.slide_view(s, context(org))
+    assert view.data.reached and view.data.progress_bar == 100
+    html = login(viewer).get(reverse("board_present", args=[org.slug, board.pk])).content
+    assert b"Target reached." in html and b"Needed:" not in html
+    objective.target_value = Decimal(3)  # still ahead
+    objective.save()
+    view = slides.slide_view(s, context(org))
+    assert not view.data.reached and view.data.required.startswith("+")
 
 
 def test_a_wall_of_tiles_shows_the_followed_kpis_by_default(org, data):

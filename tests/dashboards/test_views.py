@@ -189,6 +189,12 @@ def test_the_overview_lists_objectives_with_their_progress(login, viewer, org, c
     assert "Convert 3 %" in content
     assert "50% of the way from baseline to target" in content
     assert "Off track" in content
+    assert "target reached" not in content
+    objective.target_value = D("2.4")  # the 2.5 % of December is beyond it
+    objective.save()
+    organization_data_changed(organization_id=org.pk)  # as campaigns.services does
+    content = login(viewer).get(url("overview") + DEC_2025).content.decode()
+    assert "target reached" in content and "needed per month" not in content
 
 
 def test_the_overview_filters_work_as_a_plain_form_and_links(login, viewer, org, two_years):

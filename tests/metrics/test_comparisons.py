@@ -12,6 +12,7 @@ from metrics.comparisons import (
     linear_target,
     required_monthly_change,
     status,
+    target_reached,
 )
 
 D = Decimal
@@ -269,3 +270,22 @@ def test_required_monthly_change_without_months_left_is_undefined(months_left):
 
 def test_required_monthly_change_with_a_missing_current_value_is_undefined():
     assert required_monthly_change(current=None, target=D(2), months_left=3) is None
+
+
+# ---------------------------------------------------------------------------- target reached
+
+
+def test_a_target_is_reached_at_it_or_beyond_it_on_the_way_from_the_baseline():
+    down = {"baseline": D("3333.33"), "target": D(2500), "direction": "lower"}
+    assert target_reached(current=D("2403.07"), **down)
+    assert target_reached(current=D(2500), **down)
+    assert not target_reached(current=D(2600), **down)
+    up = {"baseline": D(4), "target": D(5), "direction": "higher"}
+    assert target_reached(current=D("5.2"), **up) and not target_reached(current=D("4.9"), **up)
+    assert not target_reached(current=None, **up)
+
+
+def test_a_target_that_keeps_the_baseline_is_reached_by_the_kpis_direction():
+    assert target_reached(current=D(91), baseline=D(90), target=D(90), direction="higher")
+    assert not target_reached(current=D(89), baseline=D(90), target=D(90), direction="higher")
+    assert target_reached(current=D(30), baseline=D(40), target=D(40), direction="lower")
