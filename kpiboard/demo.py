@@ -289,7 +289,8 @@ def last_complete_month(today: date | None = None) -> date:
 
 @transaction.atomic
 def seed_demo(*, today: date | None = None) -> dict[str, int]:
-    """Create (or complete) the demo users, organizations, campaigns, values and objectives."""
+    """Create (or complete) the demo users, organizations, campaigns, values, objectives and
+    boards."""
     User = get_user_model()
     demo, created = User.objects.get_or_create(username="demo", defaults={"first_name": "Demo"})
     if created:
@@ -359,6 +360,7 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
         counts["updated"] += result.updated
         _seed_objectives(organization, spec, campaigns, demo, last_month)
         _seed_targets_and_benchmarks(organization, spec)
+        _seed_board(organization, spec, campaigns, demo)
         organization_data_changed(organization_id=organization.pk)
     return counts
 
@@ -451,6 +453,33 @@ def _seed_objectives(organization, spec, campaigns, owner, last_month: date) -> 
                 "owner": owner,
             },
         )  # all campaigns: the club's base grows with every campaign's new customers
+
+
+def _seed_board(organization, spec, campaigns, owner) -> None:
+    """The board the team shows at its monthly meeting (once: then it is theirs to change)."""
+    from boards import services as boards
+    from boards.models import Board
+
+    name = "Comité du mois" if spec is BAKERY else "Monthly board"
+    if Board.objects.filter(organization=organization).exists():
+        return
+    board = boards.board_create(organization=organization, name=name, user=owner)
+    kpis = {k.code: k for k in organization.kpis.all()}
+    headline = "cake_sales" if spec is BAKERY else "cac"
+    funnel = "Gâteaux de fête" if spec is BAKERY else "China launch - WeChat"
+    slides = [
+        {"kind": "tiles"},
+        {"kind": "kpi", "kpi": kpis[headline], "comparison": "last_year"},
+        {"kind": "kpi", "kpi": kpis["conversion_rate"], "comparison": "target"},
+        *(
+            {"kind": "objective", "objective": objective}
+            for objective in organization.objectives.order_by("deadline", "pk")
+        ),
+        {"kind": "funnel", "campaign": campaigns[funnel]},
+        {"kind": "channels", "period": "year_to_date", "comparison": "last_year"},
+    ]
+    for slide in slides:
+        boards.slide_add(organization=organization, board=board, **slide)
 
 
 def _seed_targets_and_benchmarks(organization, spec) -> None:

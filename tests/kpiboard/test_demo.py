@@ -3,7 +3,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import authenticate
+from django.urls import reverse
 
+from boards.models import Board, Slide
 from campaigns.models import Campaign, Objective
 from campaigns.objective_history import kpi_value_over
 from kpiboard.demo import seed_demo
@@ -28,6 +30,7 @@ def state():
         Organization.objects.count(),
         Campaign.objects.count(),
         Objective.objects.count(),
+        Slide.objects.count(),
         MetricEntry.objects.count(),
         ValueChange.objects.count(),
         sorted(MetricEntry.objects.values_list("campaign__name", "metric__code", "month", "value")),
@@ -100,6 +103,17 @@ def test_the_china_cac_comes_down_from_its_baseline_toward_the_objective(seeded)
     assert set(cac_targets.values_list("campaign__name", flat=True)) == {
         c.name for c in objective.campaigns.all()
     }  # no CHF 2 500 target for the wine house as a whole, whose CAC is far lower
+
+
+def test_each_organization_has_a_board_for_its_monthly_meeting(seeded, client):
+    demo = authenticate(username="demo", password="demo")
+    for board in Board.objects.select_related("organization"):
+        kinds = set(board.slides.values_list("kind", flat=True))
+        assert kinds == {"tiles", "kpi", "objective", "funnel", "channels"}
+        client.force_login(demo)
+        url = reverse("board_present", args=[board.organization.slug, board.pk])
+        assert client.get(url).status_code == 200
+    assert Board.objects.count() == 2
 
 
 def test_three_years_of_months_with_a_few_gaps(seeded):
