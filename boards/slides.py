@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import get_language, gettext, pgettext_lazy
 
 from dashboards import figures
 from dashboards import selectors as dashboard_selectors
@@ -160,10 +160,10 @@ def kpi_unit(kpi: KPI, currency: str) -> figures.Unit:
     return figures.Unit(kpi.unit, kpi.decimals, currency, _language())
 
 
-STATUS_LABELS = {
-    "on_track": pgettext("objective status", "On track"),
-    "at_risk": pgettext("objective status", "At risk"),
-    "off_track": pgettext("objective status", "Off track"),
+STATUS_LABELS = {  # lazy: read in the board's language, not the one at import time
+    "on_track": pgettext_lazy("objective status", "On track"),
+    "at_risk": pgettext_lazy("objective status", "At risk"),
+    "off_track": pgettext_lazy("objective status", "Off track"),
 }
 
 

@@ -171,6 +171,16 @@ def test_an_objective_slide_says_when_the_target_is_reached_rather_than_what_is_
     assert not view.data.reached and view.data.required.startswith("+")
 
 
+def test_an_objective_status_is_said_in_the_boards_language(org, data):
+    board = full_board(org, data=data)
+    objective_slide = board.slides.get(kind="objective")
+    english = slides.slide_view(objective_slide, context(org)).data.status_label
+    with translation.override("fr"):
+        french = slides.slide_view(objective_slide, context(org)).data.status_label
+    assert english in ("On track", "At risk", "Off track")
+    assert french in ("En bonne voie", "À risque", "Hors trajectoire")
+
+
 def test_a_wall_of_tiles_shows_the_followed_kpis_by_default(org, data):
     board = full_board(org, data=data)
     view = slides.slide_view(board.slides.get(kind="tiles"), context(org))

@@ -73,6 +73,17 @@ def watch_errors(page) -> list[str]:
     return errors
 
 
+# The elements of the slide on screen that reach into its right margin or past its bottom.
+SPILLED = """() => {
+  const slide = document.querySelector('.slide.is-current');
+  const margin = parseFloat(getComputedStyle(slide).paddingRight);
+  return [...slide.querySelectorAll('*')].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width && (r.right > innerWidth - margin + 1 || r.bottom > innerHeight + 1);
+  }).map(e => e.tagName + ' ' + e.textContent.trim().slice(0, 30));
+}"""
+
+
 def current_id(page) -> str:
     return page.evaluate("() => document.querySelector('.slide.is-current').dataset.slideId")
 
@@ -277,8 +288,9 @@ def test_every_kind_of_slide_in_every_theme(
     for number, slide in enumerate(board.slides.all(), start=1):
         page.wait_for_function(DRAWN)
         assert current_id(page) == str(slide.pk)
-        # Nothing spills out of the screen.
+        # Nothing spills out of the screen, nor out of the slide's margins.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= TV["width"]
+        assert page.evaluate(SPILLED) == [], slide.kind
         screenshot(page, f"board-{theme}-{language}-{number}-{slide.kind}")
         page.keyboard.press("ArrowRight")
     assert errors == []
