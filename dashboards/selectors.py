@@ -126,7 +126,7 @@ class DataState:
 def data_state(*, organization: Organization) -> DataState:
     """The months with data and whether a recompute is pending: one query. Written in SQL:
     every dashboard page runs it, and the ORM spends longer composing its three subqueries
-    than the database answering them (both minima run on the aggregates' unique index)."""
+    than the database answering them (both minima run on the aggregates' primary key)."""
     aggregates, marks = MetricAggregate._meta.db_table, StaleMark._meta.db_table
     sql = (
         f"SELECT (SELECT MIN(period_start) FROM {aggregates}"  # noqa: S608 - table names
