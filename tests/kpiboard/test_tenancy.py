@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 SAMPLE_KWARGS = {"int": "1", "slug": "x", "str": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}  # fmt: skip
 
 
-def organization_urls():
-    """Every URL pattern under /o/<org_slug>/, as (route with converters, name)."""
+def _organization_patterns():
+    """Every URL pattern under /o/<org_slug>/, with its whole route."""
     found = []
 
     def walk(patterns, prefix):
@@ -32,10 +32,15 @@ def organization_urls():
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, prefix + str(p.pattern))
             elif isinstance(p, URLPattern):
-                found.append((prefix + str(p.pattern), p.name))
+                found.append((p, prefix + str(p.pattern)))
 
     walk(get_resolver().url_patterns, "")
-    return [(route, name) for route, name in found if route.startswith("o/<slug:org_slug>/")]
+    return [(p, route) for p, route in found if route.startswith("o/<slug:org_slug>/")]
+
+
+def organization_urls():
+    """Every URL pattern under /o/<org_slug>/, as (route with converters, name)."""
+    return [(route, pattern.name) for pattern, route in _organization_patterns()]
 
 
 def fill(route: str, slug: str, objects: dict) -> str:
@@ -320,3 +325,74 @@ def test_another_organizations_objects_in_a_form_are_refused_and_nothing_is_writ
     assert not ImportBatch.objects.filter(organization=org).exists()
     assert not Objective.objects.filter(organization=org).exists()
     assert not Slide.objects.filter(board=board).exists()
+
+
+# Who may open each page of an organization: the product's rule, written down. A new URL
+# fails the test below until its role is added here.
+EDITOR_URLS = {
+    "campaign_create", "campaign_edit", "campaign_delete", "objective_create", "objective_edit",
+    "objective_delete", "objective_assist", "data_cell", "data_paste", "data_target_cell",
+    "import_upload", "import_preview", "import_apply", "import_undo",
+}  # fmt: skip
+ADMIN_URLS = {
+    "catalog", "catalog_formula_check", "catalog_metric_create", "catalog_metric_edit",
+    "catalog_metric_delete", "catalog_kpi_create", "catalog_kpi_edit", "catalog_kpi_delete",
+    "members", "member_add", "member_role", "member_remove", "kpi_benchmark_delete",
+    "board_create", "board_edit", "board_delete", "board_slide_add", "board_slide_move",
+    "board_slide_remove", "board_link_create", "board_link_revoke",
+}  # fmt: skip
+VIEWER_URLS = {
+    "overview", "kpi_list", "kpi_detail", "kpi_benchmarks", "channels", "campaign_list",
+    "campaign_dashboard", "objective_list", "data_grid", "data_history", "data_activity",
+    "data_targets", "import_list", "import_detail", "import_progress", "board_list",
+    "board_detail", "board_present", "board_present_refresh",
+}  # fmt: skip
+
+
+def test_every_organization_url_declares_the_role_it_needs():
+    declared = {}
+    for pattern, _prefix in _organization_patterns():
+        declared[pattern.name] = getattr(pattern.callback, "org_role", None)
+    expected = (
+        dict.fromkeys(VIEWER_URLS, "viewer")
+        | dict.fromkeys(EDITOR_URLS, "editor")
+        | dict.fromkeys(ADMIN_URLS, "admin")
+    )
+    assert declared == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "refused"), [("viewer", EDITOR_URLS | ADMIN_URLS), ("editor", ADMIN_URLS)]
+)
+def test_a_member_below_a_pages_role_is_refused_it(
+    client, org, admin_user, editor, viewer, objects, role, refused
+):
+    """Viewers are refused every editor and admin page, editors every admin page: 403 to
+    GET and POST, plain and htmx (they are members: the organization is no secret)."""
+    board = boards.board_create(organization=org, name="Ours")
+    slide = boards.slide_add(organization=org, board=board, kind="tiles")
+    link, _token = boards.share_link_create(organization=org, board=board)
+    benchmark = Benchmark.objects.create(
+        organization=org, kpi_id=objects["kpi_id"], label="Sector",
+        period_start=date(2025, 1, 1), value=Decimal(2),
+    )  # fmt: skip
+    batch = import_upload(
+        organization=org, user=admin_user, upload=SimpleUploadedFile("a.csv", CSV)
+    )
+    ours = objects | {
+        "board_id": board.pk, "slide_id": slide.pk, "link_id": link.pk,
+        "benchmark_id": benchmark.pk, "pk": batch.pk,
+    }  # fmt: skip
+    client.force_login({"viewer": viewer, "editor": editor}[role])
+    wrong = []
+    for route, name in organization_urls():
+        if name not in refused:
+            continue
+        url = fill(route, org.slug, ours)
+        for method in (client.get, client.post):
+            for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+                status = method(url, **headers).status_code
+                if status != 403:
+                    wrong.append(f"{method.__name__.upper()} {url} ({name}): {status}")
+    assert wrong == []
+    assert Board.objects.filter(pk=board.pk).exists() and ShareLink.objects.get().revoked_at is None
