@@ -21,6 +21,8 @@ from .forms import IGNORE, MAP_PREFIX, NOT_MATCHED, OptionsForm, UploadForm
 from .models import ImportBatch
 from .parsing import ParseError
 
+CHANGES_SHOWN = 100  # values an applied import lists as replaced (the activity has them all)
+
 LIST = "imports/import_list.html"
 UPLOAD = "imports/import_upload.html"
 PREVIEW = "imports/import_preview.html"
@@ -174,7 +176,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(_preview_url(request, batch))
         raise Http404("No such import.")
     context = _detail_context(request, batch)
-    context["changes"] = selectors.batch_changes(batch=batch)
+    context["changes"] = selectors.batch_changes(batch=batch, limit=CHANGES_SHOWN)
     return render(request, DETAIL, context)
 
 

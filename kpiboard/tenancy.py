@@ -31,16 +31,18 @@ def org_view(role: str = Role.VIEWER) -> Callable:
             request.memberships = memberships
             if membership is None:
                 raise Http404("No such organization.")
-            if not membership.has_role(role):
-                raise PermissionDenied
+            # Set before the role check: a member refused a page still sees the
+            # organization's frame, in its language, and the error page says their role.
             request.organization = membership.organization
             request.membership = membership
-            if request.session.get("last_org") != org_slug:  # no session write per page
-                request.session["last_org"] = org_slug
             if LANGUAGE_COOKIE_NAME not in request.COOKIES:
                 # The person has not chosen a language: the organization's default applies.
                 translation.activate(membership.organization.language)
                 request.LANGUAGE_CODE = membership.organization.language
+            if not membership.has_role(role):
+                raise PermissionDenied
+            if request.session.get("last_org") != org_slug:  # no session write per page
+                request.session["last_org"] = org_slug
             return view(request, *args, **kwargs)
 
         wrapper.org_role = role  # type: ignore[attr-defined]

@@ -51,6 +51,18 @@ def _empty_cache():
         caches[alias].clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request to a French organization's page
+    activates French for the rest of the thread (a server's next request activates its own;
+    a test's next form would not)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def make_user(username: str):
     return get_user_model().objects.create_user(username=username, password="pw-" + username)
 

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from imports.models import ImportBatch, ImportFile
+from imports.services import import_undo
 from metrics.models import MetricAlias, MetricEntry, StaleMark
 
 from .conftest import FILES, run_file, values
@@ -188,6 +189,20 @@ def test_the_preview_shows_the_file_and_what_will_change(client, editor, pending
     assert "UTF-8" in content and "comma (,)" in content
     assert "Apply: write 4 values" in content
     assert url("import_apply", pending.pk) in content
+
+
+def test_the_preview_says_when_the_same_file_was_imported_before_and_undone_since(
+    client, org, editor, campaign, applied
+):
+    login(client, "eddie")
+    upload(client)
+    batch = ImportBatch.objects.get(organization=org, status="pending")
+    content = client.get(url("import_preview", batch.pk)).content.decode()
+    assert "This very file was already imported on" in content
+    import_undo(organization=org, batch=applied, user=editor)
+    content = client.get(url("import_preview", batch.pk)).content.decode()
+    assert "then that import was undone on" in content
+    assert "already imported" not in content
 
 
 def test_the_preview_lists_every_problem_and_offers_no_apply(client, org, editor, campaign):
@@ -385,6 +400,19 @@ def test_the_applied_import_lists_the_values_it_replaced(client, org, editor, ca
 
     [change] = response.context["changes"]
     assert (change.old_value, change.new_value) == (D("20"), D("25"))
+    assert b"the first" not in response.content  # all of them are listed
+
+
+def test_the_applied_import_says_when_it_lists_only_the_first_values_it_replaced(
+    client, org, editor, campaign, applied, monkeypatch
+):
+    run_file(org, GOOD.replace(b"20,1000", b"25,1001"), filename="fix.csv", user=editor)
+    batch = ImportBatch.objects.get(filename="fix.csv")
+    assert batch.updated_count == 2
+    monkeypatch.setattr("imports.views.CHANGES_SHOWN", 1)
+    response = login(client, "eddie").get(url("import_detail", batch.pk))
+    assert len(response.context["changes"]) == 1
+    assert "the first 1 of 2" in response.content.decode()
 
 
 def test_a_pending_import_is_not_shown_to_viewers(client, viewer, pending):
