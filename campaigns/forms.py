@@ -189,8 +189,12 @@ class CampaignForm(forms.Form):
 
 
 class KPIChoiceField(forms.ModelChoiceField):
+    """KPIs by their label, in the person's language; the code only tells apart two KPIs
+    whose labels are the same."""
+
     def label_from_instance(self, obj: KPI) -> str:
-        return f"{obj.label} ({obj.code})"
+        labels = [kpi.label for kpi in self.queryset]  # read once: the queryset is cached
+        return f"{obj.label} ({obj.code})" if labels.count(obj.label) > 1 else obj.label
 
 
 class OwnerChoiceField(forms.ModelChoiceField):

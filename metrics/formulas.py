@@ -60,6 +60,9 @@ _NAME_RUN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MSG_EMPTY = _("The formula is empty.")
 _MSG_CHARACTER = _('Unexpected character "%(char)s" at position %(position)s.')
 _MSG_NUMBER = _('Invalid number "%(number)s" at position %(position)s.')
+_MSG_DECIMAL_COMMA = _(
+    'Write decimals with a point: "%(fixed)s", not "%(typed)s" (position %(position)s).'
+)
 _MSG_UPPERCASE = _(
     'Codes are lower-case: write "%(lower)s", not "%(name)s", at position %(position)s.'
 )
@@ -138,7 +141,7 @@ def _tokenize(text: str) -> list[_Token]:
             assert match is not None
             run = match.group()
             if not _NUMBER.fullmatch(run):
-                raise FormulaError(_MSG_NUMBER % {"number": run, "position": i}, position=i)
+                raise FormulaError(_MSG_NUMBER % {"number": run, "position": i + 1}, position=i)
             tokens.append(_Token(_NUM, run, i, run))
             i = match.end()
         elif ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ch == "_":
@@ -147,16 +150,32 @@ def _tokenize(text: str) -> list[_Token]:
             name = match.group()
             if name != name.lower():
                 raise FormulaError(
-                    _MSG_UPPERCASE % {"lower": name.lower(), "name": name, "position": i},
+                    _MSG_UPPERCASE % {"lower": name.lower(), "name": name, "position": i + 1},
                     position=i,
                 )
             if name.startswith("__"):
-                raise FormulaError(_MSG_RESERVED % {"name": name, "position": i}, position=i)
+                raise FormulaError(_MSG_RESERVED % {"name": name, "position": i + 1}, position=i)
             tokens.append(_Token(_NAME, name, i, name))
             i = match.end()
+        elif (
+            ch == ","
+            and tokens
+            and tokens[-1].kind == _NUM
+            and tokens[-1].pos + len(tokens[-1].raw) == i
+            and i + 1 < n
+            and "0" <= text[i + 1] <= "9"
+        ):  # 0,5 typed the French way
+            whole = tokens[-1].raw
+            decimals = _NUMBER_RUN.match(text, i + 1)
+            assert decimals is not None
+            typed, fixed = f"{whole},{decimals.group()}", f"{whole}.{decimals.group()}"
+            raise FormulaError(
+                _MSG_DECIMAL_COMMA % {"typed": typed, "fixed": fixed, "position": i + 1},
+                position=i,
+            )
         else:
             shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
-            raise FormulaError(_MSG_CHARACTER % {"char": shown, "position": i}, position=i)
+            raise FormulaError(_MSG_CHARACTER % {"char": shown, "position": i + 1}, position=i)
     tokens.append(_Token(_END, "", n, ""))
     return tokens
 
@@ -188,7 +207,7 @@ class _Parser:
         return self.tokens[self.index]
 
     def _error(self, message: str | Promise, at: _Token, **params: object) -> FormulaError:
-        text = str(message) % {**params, "position": at.pos}
+        text = str(message) % {**params, "position": at.pos + 1}
         return FormulaError(text, position=at.pos)
 
     def _after_operand(self, token: _Token) -> FormulaError:
@@ -522,7 +541,7 @@ def _unknown_error(formula: Formula, known: Callable[[str], bool], kpi: str) -> 
     for name, position in formula._names:
         if name != MONTHS and not known(name):
             return FormulaError(
-                _MSG_UNKNOWN % {"code": name, "position": position},
+                _MSG_UNKNOWN % {"code": name, "position": position + 1},
                 position=position,
                 code=name,
                 kpi=kpi,

@@ -5,6 +5,7 @@ import pytest
 from django.utils import translation
 
 from campaigns.forms import CampaignForm, DecimalTextField, MonthField, ObjectiveForm
+from metrics.models import KPI
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,15 @@ def test_only_members_can_own_an_objective(org, editor, outsider):
     assert "owner" in form.errors
     form = ObjectiveForm(objective_data(org, owner=editor.pk), organization=org)
     assert form.is_valid(), form.errors
+
+
+def test_the_objective_form_names_kpis_by_label_and_adds_the_code_only_to_tell_two_apart(org):
+    twin = org.kpis.get(code="ctr")
+    KPI.objects.create(
+        organization=org, code="ctr_social", label_en=twin.label_en, label_fr=twin.label_fr,
+        formula="clicks / impressions * 100", unit="percent", direction="higher",
+        indicator="leading", stage="awareness",
+    )  # fmt: skip
+    choices = [label for _value, label in ObjectiveForm(organization=org).fields["kpi"].choices]
+    assert "Conversion rate" in choices
+    assert f"{twin.label_en} (ctr)" in choices and f"{twin.label_en} (ctr_social)" in choices

@@ -198,7 +198,7 @@ def test_the_formula_check_points_at_the_error(org):
     check = formula_check(organization=org, text="clicks / / impressions", code="x")
     assert check.position == 9
     assert check.caret_padding == " " * 9
-    assert "position 9" in check.error
+    assert "position 10" in check.error
 
 
 def test_the_formula_check_finds_a_cycle_through_the_kpi_being_edited(org):

@@ -121,7 +121,7 @@ def test_a_wrong_formula_shows_a_caret_under_the_error_and_keeps_the_input(login
     html = response.content.decode()
     assert response.status_code == 200
     assert 'value="conversions / visitorz * 100"' in html
-    assert "Unknown code &quot;visitorz&quot; at position 14." in html
+    assert "Unknown code &quot;visitorz&quot; at position 15." in html
     assert "conversions / visitorz * 100\n" + " " * 14 + '<span class="caret">^</span>' in html
     assert not KPI.objects.filter(code="download_rate").exists()
 
@@ -140,7 +140,7 @@ def test_the_live_check_lists_the_codes_a_formula_uses(login, admin_user, org):
 def test_the_live_check_shows_the_error_position(login, admin_user, org):
     response = login(admin_user).get(url("catalog_formula_check"), {"formula": "clicks *"})
     html = response.content.decode()
-    assert "The formula ends unexpectedly at position 8." in html
+    assert "The formula ends unexpectedly at position 9." in html
     assert "clicks *\n" + " " * 8 + '<span class="caret">^</span>' in html
 
 

@@ -409,7 +409,7 @@ def test_unexpected_character_is_reported_at_its_position():
     error = parse_error("visitors $ 2")
 
     assert error.position == 9
-    assert error.message == 'Unexpected character "$" at position 9.'
+    assert error.message == 'Unexpected character "$" at position 10.'
     assert str(error) == error.message
 
 
@@ -417,14 +417,14 @@ def test_invisible_unexpected_character_is_shown_by_code_point():
     error = parse_error("a\u200b+ b")
 
     assert error.position == 1
-    assert error.message == 'Unexpected character "U+200B" at position 1.'
+    assert error.message == 'Unexpected character "U+200B" at position 2.'
 
 
 def test_unexpected_end_is_reported_at_the_end():
     error = parse_error("conversions / visitors *")
 
     assert error.position == 24
-    assert error.message == "The formula ends unexpectedly at position 24."
+    assert error.message == "The formula ends unexpectedly at position 25."
 
 
 def test_unclosed_parenthesis_is_reported_where_it_opens():
@@ -432,21 +432,21 @@ def test_unclosed_parenthesis_is_reported_where_it_opens():
     error = parse_error("a / (b * (c + d)")
 
     assert error.position == 4
-    assert error.message == "Parenthesis opened at position 4 is never closed."
+    assert error.message == "Parenthesis opened at position 5 is never closed."
 
 
 def test_unmatched_closing_parenthesis_is_reported_where_it_is():
     error = parse_error("revenue - spend) / spend")
 
     assert error.position == 15
-    assert error.message == "Closing parenthesis at position 15 has no opening one."
+    assert error.message == "Closing parenthesis at position 16 has no opening one."
 
 
 def test_two_operands_in_a_row_is_an_error_at_the_second():
     error = parse_error("clicks impressions")
 
     assert error.position == 7
-    assert error.message == 'Missing operator before "impressions" at position 7.'
+    assert error.message == 'Missing operator before "impressions" at position 8.'
     assert parse_error("2 (a)").position == 2
     assert parse_error("(a) (b)").position == 4
     assert parse_error("(a + b c)").position == 7
@@ -466,24 +466,36 @@ def test_two_operands_in_a_row_is_an_error_at_the_second():
 def test_malformed_number_is_an_error_at_its_start(text, position, number):
     error = parse_error(text)
 
-    assert error.position == position
-    assert error.message == f'Invalid number "{number}" at position {position}.'
+    assert error.position == position  # an index; the message counts characters from 1
+    assert error.message == f'Invalid number "{number}" at position {position + 1}.'
+
+
+@pytest.mark.parametrize(
+    ("text", "typed", "fixed"), [("bounces * 0,5", "0,5", "0.5"), ("12,25 * a", "12,25", "12.25")]
+)
+def test_a_decimal_comma_is_answered_with_the_point_to_write(text, typed, fixed):
+    error = parse_error(text)
+
+    assert error.position == text.index(",")
+    assert error.message == (
+        f'Write decimals with a point: "{fixed}", not "{typed}" (position {error.position + 1}).'
+    )
 
 
 def test_operator_without_left_operand_is_an_error():
     error = parse_error("visitors * * 2")
 
     assert error.position == 11
-    assert error.message == 'Unexpected "*" at position 11.'
+    assert error.message == 'Unexpected "*" at position 12.'
     assert parse_error("/ a").position == 0
-    assert parse_error("a + ×b").message == 'Unexpected "×" at position 4.'
+    assert parse_error("a + ×b").message == 'Unexpected "×" at position 5.'
 
 
 def test_empty_parentheses_are_an_error():
     error = parse_error("a * ()")
 
     assert error.position == 5
-    assert error.message == 'Unexpected ")" at position 5.'
+    assert error.message == 'Unexpected ")" at position 6.'
 
 
 def test_upper_case_code_is_an_error_that_suggests_lower_case():
@@ -491,7 +503,7 @@ def test_upper_case_code_is_an_error_that_suggests_lower_case():
 
     assert error.position == 14
     assert (
-        error.message == 'Codes are lower-case: write "visitors", not "Visitors", at position 14.'
+        error.message == 'Codes are lower-case: write "visitors", not "Visitors", at position 15.'
     )
 
 
@@ -540,12 +552,12 @@ def test_function_call_error_says_functions_are_not_supported():
     error = parse_error("round(cac)")
 
     assert error.position == 5
-    assert error.message == 'Functions are not supported: "round(" at position 5.'
+    assert error.message == 'Functions are not supported: "round(" at position 6.'
 
 
 def test_dunder_names_are_rejected():
     assert parse_error("__class__").message == (
-        'Names starting with "__" are not allowed: "__class__" at position 0.'
+        'Names starting with "__" are not allowed: "__class__" at position 1.'
     )
 
 
@@ -575,7 +587,7 @@ def test_unknown_code_is_reported_with_its_position_and_code():
         check("conversions / vistors * 100", "conversion_rate")
 
     error = info.value
-    assert error.message == 'Unknown code "vistors" at position 14.'
+    assert error.message == 'Unknown code "vistors" at position 15.'
     assert error.position == 14
     assert error.code == "vistors"
     assert error.kpi == "conversion_rate"
@@ -684,7 +696,7 @@ def test_catalog_reports_unknown_code_with_kpi_position_and_code():
 
     error = info.value
     assert (error.kpi, error.code, error.position) == ("ctr", "impresions", 9)
-    assert error.message == 'Unknown code "impresions" at position 9.'
+    assert error.message == 'Unknown code "impresions" at position 10.'
 
 
 def test_catalog_reports_indirect_cycle():
