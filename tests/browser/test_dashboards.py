@@ -164,6 +164,13 @@ def test_the_pages_work_without_javascript(browser, live_server, demo):
 
 
 SIZES = {"1366": (1366, 768), "390": (390, 844)}
+# How many pixels of the current page's link the navigation hides.
+CURRENT_LINK_HIDDEN = """() => {
+  const nav = document.querySelector('.mainnav'), link = nav.querySelector('[aria-current="page"]');
+  if (!link) return 0;
+  const n = nav.getBoundingClientRect(), r = link.getBoundingClientRect();
+  return Math.max(0, n.left - r.left, r.right - n.right);
+}"""
 
 
 @pytest.mark.parametrize("language,slug", [("fr", BAKERY), ("en", WINES)])
@@ -191,3 +198,5 @@ def test_screenshots(make_page, live_server, demo, language, slug):
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
+            # On a phone the navigation scrolls sideways: the current page's link is in view.
+            assert page.evaluate(CURRENT_LINK_HIDDEN) <= 1, f"{name}: its link is out of view"

@@ -137,3 +137,31 @@ def test_the_applied_import_polls_until_the_kpis_are_fresh(
 
     expect(page.locator("#import-progress a.button")).to_be_visible(timeout=5000)
     assert Campaign.objects.filter(organization=org).count() == 1
+
+
+def sideways(page) -> int:
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def test_on_a_phone_the_import_pages_fit_the_screen(make_page, live_server, org, editor):
+    page = open_upload(make_page, live_server, language="fr", width=390, height=844)
+    assert sideways(page) <= 0
+    page.set_input_files("input[type=file]", str(SAMPLES / "boulangerie_fr_excel.csv"))
+    page.locator("form[hx-post] button[type=submit]").click()
+    expect(page.locator(".import-problems")).to_be_visible()
+    settle(page)
+    assert sideways(page) <= 0, "the preview with its problems"
+    page.select_option("#id_new_campaign_channel", "organic_social")
+    settle(page)
+    page.locator("input[name=create_campaigns]").check()
+    expect(page.locator(".apply-form")).to_be_visible()
+    settle(page)
+    assert sideways(page) <= 0, "the preview with its changes"
+    shot(page, "import-preview-changes-fr-390")
+    page.locator(".apply-form button[type=submit]").click()
+    expect(page.locator("#import-progress progress[value='1']")).to_be_visible()
+    settle(page)
+    assert sideways(page) <= 0, "the applied import"
+    shot(page, "import-done-fr-390")
