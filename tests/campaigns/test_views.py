@@ -201,8 +201,20 @@ def test_editors_delete_a_campaign_after_confirming(login, editor, org, campaign
     client = login(editor)
     confirm = client.get(url("campaign_delete", campaign.pk))
     assert b"1 monthly value" in confirm.content
+    assert b"campaign target" not in confirm.content  # it has none: not listed as 0
     assert client.post(url("campaign_delete", campaign.pk)).status_code == 302
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_the_delete_confirmation_names_what_stays_in_the_persons_language(
+    login, editor, org, campaign
+):
+    make_objective(org, title="Plus de ventes").campaigns.add(campaign)
+    client = login(editor)
+    client.cookies["django_language"] = "fr"
+    page = client.get(url("campaign_delete", campaign.pk)).content.decode()
+    assert "Elle n’a encore ni valeur ni cible : rien d’autre n’est supprimé." in page
+    assert "Cet objectif est conservé, sans cette campagne : « Plus de ventes »" in page
 
 
 # Objective forms
