@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from imports.models import ImportBatch
@@ -349,11 +350,16 @@ class Change:
 
 
 def _change(change: ValueChange, metric: Metric, language) -> Change:
+    batch = change.import_batch if change.import_batch_id else None
+    undo = (
+        batch is not None and batch.undone_at is not None and change.changed_at >= batch.undone_at
+    )
     return Change(
         when=change.changed_at,
         who=person_name(change.changed_by),
-        source=change.get_source_display(),
-        source_code=change.source,
+        # An import's undo writes under the import's name: told apart by when it wrote.
+        source=str(_("Import undone")) if undo else change.get_source_display(),
+        source_code="undo" if undo else change.source,
         import_name=change.import_batch.filename if change.import_batch_id else "",
         old=value_text(change.old_value, metric.kind, language),
         new=value_text(change.new_value, metric.kind, language),
@@ -469,7 +475,7 @@ def activity_rows(rows, language: str | None = None) -> list[Change]:
     language = language or get_language()
     rows = list(rows)
     people = get_user_model().objects.in_bulk({r["who_id"] for r in rows if r["who_id"]})
-    batches = ImportBatch.objects.only("filename").in_bulk(
+    batches = ImportBatch.objects.only("filename", "undone_at").in_bulk(
         {r["batch_id"] for r in rows if r["batch_id"]}
     )
     campaigns = Campaign.objects.in_bulk({r["campaign_ref"] for r in rows})

@@ -279,3 +279,16 @@ def test_a_cell_history_shows_the_import_that_added_its_value(
     assert 'class="new">100' in html and 'class="old">—' in html
     assert "mars.csv" in html and "alice" in html
     assert "No change recorded" not in html
+
+
+def test_the_activity_tells_an_imports_undo_from_the_import(
+    client, viewer, org, campaign, metric, admin_user, imported
+):
+    from imports.services import import_undo
+
+    import_undo(organization=org, batch=imported, user=admin_user)
+    client.force_login(viewer)
+    table = client.get(url("data_activity")).content.decode().split("<tbody>")[1]
+    assert table.count("badge-source-undo") == 3 * 2  # each value it took back, both layouts
+    assert table.count("Import undone") == 3 * 2 and "mars.csv" in table
+    assert table.count('badge-source-import"') == 3 * 2  # the import's own rows stay
