@@ -856,7 +856,7 @@ def test_undoing_an_import_removes_its_untouched_additions_and_says_so_in_the_hi
     assert (undone.restored, undone.kept) == (1, 0)
     assert values(org) == {}
     assert history(org, spring, metric("clicks"), JAN) == [
-        ("alice", "import", "metrics.csv", "12", ""),
+        ("alice", "undo", "metrics.csv", "12", ""),  # its undo, told apart
         ("eddie", "import", "metrics.csv", "", "12"),
     ]
 
