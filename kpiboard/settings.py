@@ -185,6 +185,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["kpiboard.formats"]  # English dates day first (kpiboard/formats/en)
 USE_I18N = True
 TIME_ZONE = env("TIME_ZONE", "Europe/Paris")
 USE_TZ = True

@@ -24,3 +24,18 @@ def test_percent_and_numbers_follow_the_language():
 def test_no_value_is_a_dash_never_zero():
     assert formatting.money(None, "EUR") == "—"
     assert formatting.kpi_value(None, unit="percent", decimals=1, currency="EUR") == "—"
+
+
+def test_english_dates_put_the_day_first_as_european_readers_expect():
+    from datetime import date, datetime
+
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    with translation.override("en"):
+        assert date_format(date(2024, 4, 1), "SHORT_DATE_FORMAT") == "1 Apr 2024"
+        assert date_format(date(2026, 12, 31)) == "31 December 2026"
+        when = datetime(2026, 12, 1, 23, 20)
+        assert date_format(when, "SHORT_DATETIME_FORMAT") == "1 Dec 2026, 23:20"
+    with translation.override("fr"):
+        assert date_format(date(2024, 4, 1), "SHORT_DATE_FORMAT") == "01/04/2024"
