@@ -46,12 +46,25 @@ def block_separator(texts: list[str], language: str | None = None) -> str:
     return language_separator(language)
 
 
+def _number_error(error: CellError, text: str, decimal_separator: str) -> ValidationError:
+    """What a typed value that is not a number gets: what was typed, and an example with the
+    separator expected; other reasons (an ambiguous "1,234") as the reader gives them."""
+    if error.code == "not_a_number":
+        example = "4,5" if decimal_separator == "," else "4.5"
+        return ValidationError(
+            _('"%(value)s" is not a number: type one such as %(example)s.'),
+            code=error.code,
+            params={"value": text.strip(), "example": example},
+        )
+    return ValidationError(str(error.reason), code=error.code)
+
+
 def read_value(text: str, *, metric: Metric, decimal_separator: str) -> Decimal | None:
     """A typed or pasted value for a metric; None when empty. ValidationError says why not."""
     try:
         number = parse_number_cell(text, decimal_separator=decimal_separator)
     except CellError as error:
-        raise ValidationError(str(error.reason), code=error.code) from None
+        raise _number_error(error, text, decimal_separator) from None
     if number is None:
         return None
     if number.is_percent and metric.kind != MetricKind.PERCENT:
@@ -252,7 +265,7 @@ def read_target(text: str, *, kpi: KPI, decimal_separator: str) -> Decimal | Non
     try:
         number = parse_number_cell(text, decimal_separator=decimal_separator)
     except CellError as error:
-        raise ValidationError(str(error.reason), code=error.code) from None
+        raise _number_error(error, text, decimal_separator) from None
     if number is None:
         return None
     if number.is_percent and kpi.unit != "percent":

@@ -194,3 +194,19 @@ def test_a_target_accepts_a_percent_sign_only_for_a_rate(org):
         assert rate.cleaned_data["number"] == D("4.5")
         assert rate.cleaned_data["campaign"] is None
         assert not cost.is_valid() and "value" in cost.errors
+
+
+@pytest.mark.parametrize(
+    ("language", "separator", "message"),
+    [
+        ("en", ".", '"dix" is not a number: type one such as 4.5.'),
+        ("fr", ",", "« dix » n’est pas un nombre : saisissez-en un comme 4,5."),
+    ],
+)
+def test_text_in_a_number_cell_is_answered_with_an_example_to_type(
+    metric, language, separator, message
+):
+    with translation.override(language):
+        with pytest.raises(ValidationError) as raised:
+            read_value(" dix ", metric=metric("sessions"), decimal_separator=separator)
+        assert raised.value.messages == [message]  # lazy: read in the language
