@@ -23,7 +23,8 @@ class SlideForm(forms.Form):
     kpi = forms.ModelChoiceField(
         label=_("KPI"),
         queryset=KPI.objects.none(),
-        required=False,
+        required=False,  # required for a KPI slide: the service says so
+        empty_label="—",
         help_text=_("For a KPI slide."),
     )
     kpis = forms.ModelMultipleChoiceField(
@@ -36,7 +37,8 @@ class SlideForm(forms.Form):
     objective = forms.ModelChoiceField(
         label=_("Objective"),
         queryset=Objective.objects.none(),
-        required=False,
+        required=False,  # required for an objective slide: the service says so
+        empty_label="—",
         help_text=_("For an objective slide."),
     )
     campaign = forms.ModelChoiceField(

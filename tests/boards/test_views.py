@@ -147,6 +147,11 @@ def test_an_admin_sees_the_composing_controls_and_the_share_links(login, admin_u
     assert url("board_slide_add", board.pk) in content
     assert "Lobby TV" in content
     assert url("board_link_create", board.pk) in content
+    # A KPI slide needs its KPI, an objective slide its objective: neither is "optional".
+    kpi_label = content.split('for="id_kpi"')[1].split("</label>")[0]
+    objective_label = content.split('for="id_objective"')[1].split("</label>")[0]
+    assert "optional" not in kpi_label and "optional" not in objective_label
+    assert "optional" in content.split('for="id_title"')[1].split("</label>")[0]
 
 
 def test_an_admin_renames_a_board_and_changes_its_theme(login, admin_user, board):
