@@ -30,3 +30,11 @@ def month_label(value) -> str:
 @register.simple_tag
 def kpi_value(value, kpi, currency: str) -> str:
     return formatting.kpi_value(value, unit=kpi.unit, decimals=kpi.decimals, currency=currency)
+
+
+@register.filter
+def person(user) -> str:
+    """A person as every page names them: full name, else username; "" for nobody."""
+    if user is None or user == "":
+        return ""
+    return user.get_full_name() or user.get_username()

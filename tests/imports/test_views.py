@@ -66,6 +66,15 @@ def test_the_history_lists_imports_for_viewers_too(client, viewer, applied, pend
     assert url("import_upload").encode() not in response.content  # no upload button
 
 
+def test_the_history_names_people_as_every_page_does(client, org, editor, viewer, applied):
+    editor.first_name, editor.last_name = "Eddie", "Martin"
+    editor.save()
+    content = login(client, "vera").get(url("import_list")).content.decode()
+    assert "Eddie Martin" in content
+    content = client.get(url("import_detail", applied.pk)).content.decode()
+    assert "by Eddie Martin." in content
+
+
 def test_the_history_shows_the_upload_button_to_editors(client, editor):
     response = login(client, "eddie").get(url("import_list"))
 

@@ -292,3 +292,11 @@ def test_the_activity_tells_an_imports_undo_from_the_import(
     assert table.count("badge-source-undo") == 3 * 2  # each value it took back, both layouts
     assert table.count("Import undone") == 3 * 2 and "mars.csv" in table
     assert table.count('badge-source-import"') == 3 * 2  # the import's own rows stay
+
+
+def test_a_change_nobody_made_by_hand_names_no_one(client, viewer, org, campaign, metric):
+    write(org, campaign, metric("visitors"), JAN, "5", None, Source.DEMO)
+    client.force_login(viewer)
+    table = client.get(url("data_activity")).content.decode().split("<tbody>")[1]
+    assert "Demo data" in table and "someone" not in table
+    assert "<td>—</td>" in table
