@@ -69,6 +69,15 @@ def import_list(*, organization: Organization) -> QuerySet[ImportBatch]:
     )
 
 
+def pending_imports(*, organization: Organization, limit: int = 10) -> list[ImportBatch]:
+    """Files uploaded and not applied yet, newest first: an editor comes back to them."""
+    return list(
+        ImportBatch.objects.filter(organization=organization, status=ImportBatch.Status.PENDING)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
 def batch_changes(*, batch: ImportBatch, limit: int = 100) -> list[ValueChange]:
     """The first values the import replaced, with what they replaced (not the undo's)."""
     changes = ValueChange.objects.filter(

@@ -49,7 +49,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.import_list(organization=request.organization), 25).get_page(
         request.GET.get("page")
     )
-    return render(request, LIST, {"nav_active": "imports", "page": page})
+    pending = []
+    if request.membership.has_role("editor"):  # viewers see what was applied only
+        pending = selectors.pending_imports(organization=request.organization)
+    return render(request, LIST, {"nav_active": "imports", "page": page, "pending": pending})
 
 
 @org_view("editor")

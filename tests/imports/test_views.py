@@ -75,6 +75,15 @@ def test_the_history_names_people_as_every_page_does(client, org, editor, viewer
     assert "by Eddie Martin." in content
 
 
+def test_editors_find_the_files_waiting_to_be_applied(client, editor, viewer, applied, pending):
+    content = login(client, "eddie").get(url("import_list")).content.decode()
+    waiting = content.split('id="pending-title"')[1].split("</section>")[0]
+    assert url("import_preview", pending.pk) in waiting and "applied.csv" not in waiting
+    client.logout()
+    content = login(client, "vera").get(url("import_list")).content.decode()
+    assert 'id="pending-title"' not in content  # a viewer sees what was applied only
+
+
 def test_the_history_shows_the_upload_button_to_editors(client, editor):
     response = login(client, "eddie").get(url("import_list"))
 
