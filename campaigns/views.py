@@ -340,7 +340,14 @@ def objective_assist(request: HttpRequest) -> HttpResponse:
     )
     outlook = _outlook_from(form, organization, fill=refill)
     context = {
-        "assist": describe_outlook(outlook, form.cleaned_data.get("kpi"), organization.currency)
+        "assist": describe_outlook(outlook, form.cleaned_data.get("kpi"), organization.currency),
+        # What is wrong with a baseline or target typed: said here at once, not at saving.
+        "assist_errors": [
+            message
+            for name in ("baseline_value", "target_value")
+            if request.GET.get(name, "").strip()
+            for message in form.errors.get(name, [])
+        ],
     }
     if refill:
         if outlook is not None and outlook.filled:

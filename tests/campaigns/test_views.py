@@ -329,3 +329,10 @@ def test_the_assist_says_when_history_has_no_value(login, editor, org):
     html = login(editor).get(url("objective_assist"), data).content.decode()
     assert "The history has no value for Oct 2024 – Dec 2024" in html
     assert 'value="4.1"' in html  # what was typed stays
+
+
+def test_the_assist_says_at_once_what_is_wrong_with_a_target_typed(login, editor, org):
+    data = objective_post(org, target_kind="relative", target_value="-150", changed="target_value")
+    html = login(editor).get(url("objective_assist"), data).content.decode()
+    assert "below −100" in html or "below -100" in html
+    assert "Type a baseline and a target" not in html
