@@ -55,14 +55,19 @@ def fill(route: str, slug: str, objects: dict) -> str:
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", replace, route)
 
 
+def lower_cac(organization, title: str) -> Objective:
+    return Objective.objects.create(
+        organization=organization, title=title, kpi=organization.kpis.get(code="cac"),
+        category="conversion", baseline_value=100, baseline_start=date(2025, 1, 1),
+        baseline_end=date(2025, 3, 1), target_value=80, start_date=date(2025, 4, 1),
+        deadline=date(2025, 12, 31),
+    )  # fmt: skip
+
+
 @pytest.fixture
 def objects(org, campaign, admin_user):
     kpi = org.kpis.get(code="cac")
-    objective = Objective.objects.create(
-        organization=org, title="Lower CAC", kpi=kpi, category="conversion",
-        baseline_value=100, baseline_start=date(2025, 1, 1), baseline_end=date(2025, 3, 1),
-        target_value=80, start_date=date(2025, 4, 1), deadline=date(2025, 12, 31),
-    )  # fmt: skip
+    objective = lower_cac(org, "Lower CAC")
     return {
         "campaign_id": campaign.pk,
         "objective_id": objective.pk,
@@ -100,11 +105,7 @@ def theirs(other_org, outsider):
         organization=other_org, name="Theirs", channel="seo", start_date=date(2025, 1, 1)
     )
     kpi = other_org.kpis.get(code="cac")
-    objective = Objective.objects.create(
-        organization=other_org, title="Theirs", kpi=kpi, category="conversion",
-        baseline_value=100, baseline_start=date(2025, 1, 1), baseline_end=date(2025, 3, 1),
-        target_value=80, start_date=date(2025, 4, 1), deadline=date(2025, 12, 31),
-    )  # fmt: skip
+    objective = lower_cac(other_org, "Theirs")
     applied = import_run(
         organization=other_org, stream=io.BytesIO(CSV), filename="a.csv",
         options=ImportOptions(), user=outsider,
