@@ -76,6 +76,31 @@ def focused_id(page):
     return page.evaluate("document.activeElement.id")
 
 
+def test_a_rows_total_is_the_newest_even_when_an_earlier_save_answers_late(
+    make_page, live_server, campaign, editor, metric
+):
+    """Each save answers with the row's year total: an answer arriving after a later one
+    must not put back an older total (a row's saves queue one after the other)."""
+    visitors = metric("visitors")
+    page = open_grid(make_page, live_server, campaign)
+
+    def first_answer_late(route):
+        answer = route.fetch()  # the server has saved and read the total
+        page.wait_for_timeout(800)  # the answer is slow to arrive
+        route.fulfill(response=answer)
+
+    page.route("**/data/cell/", first_answer_late, times=1)
+    cell(page, visitors, 1).click()
+    page.keyboard.type("1000")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2000")
+    page.keyboard.press("Tab")
+    saved(page, visitors, 1)
+    saved(page, visitors, 2)
+    settle(page)
+    expect(page.locator(f"#total-{visitors.pk}")).to_have_text("3,000")
+
+
 def test_typing_and_moving_with_the_keyboard_saves_each_cell(
     make_page, live_server, campaign, editor, metric
 ):
