@@ -329,3 +329,14 @@ def test_every_board_url_sends_anonymous_people_to_log_in(client, board):
         response = client.get(address)
         assert response.status_code == 302, address
         assert response["Location"].startswith(reverse("login")), address
+
+
+def test_share_links_are_dated_in_the_organizations_time_zone(login, admin_user, org, board):
+    from datetime import UTC, datetime
+
+    org.time_zone = "America/New_York"
+    org.save(update_fields=["time_zone"])
+    link, _token = services.share_link_create(organization=org, board=board, label="Lobby TV")
+    ShareLink.objects.filter(pk=link.pk).update(created_at=datetime(2026, 1, 15, 3, 30, tzinfo=UTC))
+    content = login(admin_user).get(url("board_detail", board.pk)).content.decode()
+    assert "14 Jan 2026, 22:30" in content  # 03:30 UTC is the evening before in New York
