@@ -1120,6 +1120,24 @@ class _Clean(NamedTuple):
 Chunk: TypeAlias = "_Clean | list[Row | Problem]"
 
 
+def _blocks_or_rows(
+    chunks: Iterable[Chunk], block: Callable[[range, list[list[str]]], Block | None]
+) -> Iterator[Block | Row | Problem]:
+    """Each clean chunk as one Block when ``block`` reads it whole, else its rows one by one;
+    the other chunks' rows and problems as they come. Rows are plain tuples, told apart from
+    a Block or a Problem by their class (the fast test on this path)."""
+    for chunk in chunks:
+        if chunk.__class__ is _Clean:
+            lines, rows = chunk  # type: ignore[misc]
+            found = block(lines, rows)
+            if found is not None:
+                yield found
+            else:
+                yield from zip(lines, rows, strict=True)
+        else:
+            yield from chunk  # type: ignore[misc]
+
+
 def _csv_chunks(stream: BinaryIO | IO[bytes], info: FileInfo) -> Generator[Chunk, None, None]:
     """The data rows by thousands: _Clean runs, read by the csv module alone (no Python
     code per row), or lists of rows and problems, as _csv_data_rows gives them."""
@@ -1459,72 +1477,58 @@ def _long_records(
             max(map(len, values)),
         )
 
-    for chunk in chunks:
-        if chunk.__class__ is _Clean:
-            lines, rows = chunk  # type: ignore[misc]
-            found = block(lines, rows)
-            if found is not None:
-                yield found
+    for item in _blocks_or_rows(chunks, block):
+        if item.__class__ is not tuple:  # a Block read whole, or a Problem of the reader
+            yield item  # type: ignore[misc]
+            continue
+        line, cells = item  # type: ignore[misc]
+
+        raw_metric = cells[metric_index]
+        try:
+            metric = metrics[raw_metric]
+        except KeyError:
+            code, problem = _metric_code(raw_metric, line, metric_label, header_map)
+            if problem is not None:
+                yield problem
+            metric = (
+                None if code is None else (code, metric_ids.setdefault(code, len(metric_ids)) << 12)
+            )
+            if problem is None or problem.code == "unknown_metric":
+                metrics[raw_metric] = metric  # an unknown name is reported once, a blank always
+        if metric is None:
+            continue
+
+        month = months.read(cells[month_index])
+        if isinstance(month, CellError):
+            yield _month_problem(line, info, cells[month_index], month)
+            continue
+
+        campaign: tuple[str | None, int] = _NO_CAMPAIGN
+        if campaign_index is not None:
+            campaign = campaigns.read(cells[campaign_index])
+            if not campaign[0]:
+                yield _campaign_problem(line, info)
                 continue
-            items: Iterable[Row | Problem] = zip(lines, rows, strict=True)
+
+        raw_value = cells[value_index]
+        if raw_value.__class__ is str and (
+            raw_value.isdecimal() or (plain is not None and plain(raw_value))
+        ):
+            value: Decimal | None = Decimal(raw_value)
+            is_percent = False
         else:
-            items = chunk  # type: ignore[assignment]
-        for item in items:
-            if isinstance(item, Problem):
-                yield item
-                continue
-            line, cells = item
-
-            raw_metric = cells[metric_index]
             try:
-                metric = metrics[raw_metric]
-            except KeyError:
-                code, problem = _metric_code(raw_metric, line, metric_label, header_map)
-                if problem is not None:
-                    yield problem
-                metric = (
-                    None
-                    if code is None
-                    else (code, metric_ids.setdefault(code, len(metric_ids)) << 12)
-                )
-                if problem is None or problem.code == "unknown_metric":
-                    metrics[raw_metric] = metric  # an unknown name is reported once, a blank always
-            if metric is None:
+                number = _read_number(raw_value, decimal_separator)
+            except CellError as error:
+                yield Problem(line, value_label, _cell_text(raw_value), error.reason, error.code)
                 continue
+            value, is_percent = (None, False) if number is None else number
 
-            month = months.read(cells[month_index])
-            if isinstance(month, CellError):
-                yield _month_problem(line, info, cells[month_index], month)
-                continue
-
-            campaign: tuple[str | None, int] = _NO_CAMPAIGN
-            if campaign_index is not None:
-                campaign = campaigns.read(cells[campaign_index])
-                if not campaign[0]:
-                    yield _campaign_problem(line, info)
-                    continue
-
-            raw_value = cells[value_index]
-            if raw_value.__class__ is str and (
-                raw_value.isdecimal() or (plain is not None and plain(raw_value))
-            ):
-                value: Decimal | None = Decimal(raw_value)
-                is_percent = False
-            else:
-                try:
-                    number = _read_number(raw_value, decimal_separator)
-                except CellError as error:
-                    yield Problem(
-                        line, value_label, _cell_text(raw_value), error.reason, error.code
-                    )
-                    continue
-                value, is_percent = (None, False) if number is None else number
-
-            first_line = seen.first_line(month[1] | campaign[1] | metric[1], line)
-            if first_line != line:
-                yield _duplicate(line, metric_label, _cell_text(raw_metric), first_line)
-                continue
-            yield Record(line, month[0], campaign[0], metric[0], value, is_percent)
+        first_line = seen.first_line(month[1] | campaign[1] | metric[1], line)
+        if first_line != line:
+            yield _duplicate(line, metric_label, _cell_text(raw_metric), first_line)
+            continue
+        yield Record(line, month[0], campaign[0], metric[0], value, is_percent)
 
 
 def _metric_code(
@@ -1650,60 +1654,50 @@ def _wide_records(
             max(map(len, values)),
         )
 
-    for chunk in chunks:
-        if chunk.__class__ is _Clean:
-            lines, rows = chunk  # type: ignore[misc]
-            found = block(lines, rows)
-            if found is not None:
-                yield found
-                continue
-            items: Iterable[Row | Problem] = zip(lines, rows, strict=True)
-        else:
-            items = chunk  # type: ignore[assignment]
-        for item in items:
-            if isinstance(item, Problem):
-                yield item
-                continue
-            line, cells = item
+    for item in _blocks_or_rows(chunks, block):
+        if item.__class__ is not tuple:  # a Block read whole, or a Problem of the reader
+            yield item  # type: ignore[misc]
+            continue
+        line, cells = item  # type: ignore[misc]
 
-            month = months.read(cells[month_index])
-            if isinstance(month, CellError):
-                yield _month_problem(line, info, cells[month_index], month)
+        month = months.read(cells[month_index])
+        if isinstance(month, CellError):
+            yield _month_problem(line, info, cells[month_index], month)
+            continue
+
+        campaign: tuple[str | None, int] = _NO_CAMPAIGN
+        if campaign_index is not None:
+            campaign = campaigns.read(cells[campaign_index])
+            if not campaign[0]:
+                yield _campaign_problem(line, info)
                 continue
 
-            campaign: tuple[str | None, int] = _NO_CAMPAIGN
-            if campaign_index is not None:
-                campaign = campaigns.read(cells[campaign_index])
-                if not campaign[0]:
-                    yield _campaign_problem(line, info)
-                    continue
+        first_line = seen.first_line(month[1] | campaign[1], line)
+        if first_line != line:
+            yield Problem(
+                line,
+                info.column_label(month_index),
+                _cell_text(cells[month_index]),
+                _msg(
+                    _("line %(line)s and line %(first_line)s give the same month and campaign"),
+                    line=line,
+                    first_line=first_line,
+                ),
+                "duplicate",
+            )
+            continue
 
-            first_line = seen.first_line(month[1] | campaign[1], line)
-            if first_line != line:
-                yield Problem(
-                    line,
-                    info.column_label(month_index),
-                    _cell_text(cells[month_index]),
-                    _msg(
-                        _("line %(line)s and line %(first_line)s give the same month and campaign"),
-                        line=line,
-                        first_line=first_line,
-                    ),
-                    "duplicate",
-                )
+        for index, label, code in columns:
+            raw = cells[index]
+            if raw.__class__ is str and raw.isdecimal():
+                yield Record(line, month[0], campaign[0], code, Decimal(raw), False)
                 continue
-
-            for index, label, code in columns:
-                raw = cells[index]
-                if raw.__class__ is str and raw.isdecimal():
-                    yield Record(line, month[0], campaign[0], code, Decimal(raw), False)
-                    continue
-                try:
-                    number = _read_number(raw, decimal_separator)
-                except CellError as error:
-                    yield Problem(line, label, _cell_text(raw), error.reason, error.code)
-                    continue
-                if number is None:
-                    yield Record(line, month[0], campaign[0], code, None, False)
-                else:
-                    yield Record(line, month[0], campaign[0], code, number.value, number.is_percent)
+            try:
+                number = _read_number(raw, decimal_separator)
+            except CellError as error:
+                yield Problem(line, label, _cell_text(raw), error.reason, error.code)
+                continue
+            if number is None:
+                yield Record(line, month[0], campaign[0], code, None, False)
+            else:
+                yield Record(line, month[0], campaign[0], code, number.value, number.is_percent)
