@@ -13,6 +13,23 @@ def pick_label(fr: str, en: str) -> str:
     return fr if language.startswith("fr") else en
 
 
+def unchecked_key(
+    to, *, on_delete=models.CASCADE, related_name: str = "+", db_index: bool = False, **extra
+) -> models.ForeignKey:
+    """A foreign key the database does not check, for the tables written by the hundred
+    thousand (entries, history, derived values): no per-row trigger and, unless asked, no
+    index. The writers resolve every id inside the organization; deletions cascade through
+    Django (and, for entries and history, statement-level triggers: migration 0004)."""
+    return models.ForeignKey(
+        to,
+        on_delete=on_delete,
+        related_name=related_name,
+        db_index=db_index,
+        db_constraint=False,
+        **extra,
+    )
+
+
 class MetricKind(models.TextChoices):
     COUNT = "count", _("Count")
     MONEY = "money", _("Money")
@@ -196,27 +213,9 @@ class MetricEntry(models.Model):
     # second per million values written: a campaign's values (the unique constraint), the
     # organization's by month, then metric (the recompute, dashboards, catalog counts), and
     # the additions not yet in the history (entry_unlogged: activity, import page, undo).
-    organization = models.ForeignKey(
-        "kpiboard.Organization",
-        on_delete=models.CASCADE,
-        related_name="entries",
-        db_index=False,
-        db_constraint=False,
-    )
-    campaign = models.ForeignKey(
-        "campaigns.Campaign",
-        on_delete=models.CASCADE,
-        related_name="entries",
-        db_index=False,
-        db_constraint=False,
-    )
-    metric = models.ForeignKey(
-        Metric,
-        on_delete=models.CASCADE,
-        related_name="entries",
-        db_index=False,
-        db_constraint=False,
-    )
+    organization = unchecked_key("kpiboard.Organization", related_name="entries")
+    campaign = unchecked_key("campaigns.Campaign", related_name="entries")
+    metric = unchecked_key(Metric, related_name="entries")
     month = models.DateField(_("month"))
     value = models.DecimalField(_("value"), max_digits=20, decimal_places=6)
     # The metric's kind, copied so the database itself refuses a negative count or amount.
@@ -225,23 +224,11 @@ class MetricEntry(models.Model):
     source = models.CharField(max_length=6, choices=Source.choices, default=Source.FORM)
     # Who and which import last changed it. An import that wrote values is never deleted
     # but with its organization (imports.admin refuses it), so nothing needs nulling here.
-    import_batch = models.ForeignKey(
-        "imports.ImportBatch",
-        on_delete=models.DO_NOTHING,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
+    import_batch = unchecked_key(
+        "imports.ImportBatch", on_delete=models.DO_NOTHING, null=True, blank=True
     )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
+    updated_by = unchecked_key(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     updated_at = models.DateTimeField(_("last changed"))
     # False for a value an import added and nobody has changed since: its creation is not a
@@ -318,42 +305,17 @@ class ValueChange(models.Model):
     # Written by the million too when an import replaces values: no foreign-key trigger (see
     # MetricEntry), and only the indexes reads use: the activity (change_org_time), a cell
     # (change_cell), an import's changes and its undo (import_batch).
-    organization = models.ForeignKey(
-        "kpiboard.Organization",
-        on_delete=models.CASCADE,
-        related_name="value_changes",
-        db_index=False,
-        db_constraint=False,
-    )
-    campaign = models.ForeignKey(
-        "campaigns.Campaign",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    metric = models.ForeignKey(
-        Metric, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    organization = unchecked_key("kpiboard.Organization", related_name="value_changes")
+    campaign = unchecked_key("campaigns.Campaign")
+    metric = unchecked_key(Metric)
     month = models.DateField()
     old_value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     new_value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    changed_by = unchecked_key(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     changed_at = models.DateTimeField()
     source = models.CharField(max_length=6, choices=Source.choices)
-    import_batch = models.ForeignKey(
-        "imports.ImportBatch",
-        on_delete=models.CASCADE,
-        null=True,
-        related_name="changes",
-        db_constraint=False,
+    import_batch = unchecked_key(
+        "imports.ImportBatch", null=True, related_name="changes", db_index=True
     )
 
     class Meta:
@@ -385,16 +347,8 @@ class MetricAggregate(models.Model):
     pk = models.CompositePrimaryKey(
         "organization_id", "scope", "grain", "period_start", "metric_id"
     )
-    organization = models.ForeignKey(
-        "kpiboard.Organization",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    metric = models.ForeignKey(
-        Metric, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    organization = unchecked_key("kpiboard.Organization")
+    metric = unchecked_key(Metric)
     scope = models.CharField(max_length=40)
     grain = models.CharField(max_length=14, choices=Grain.choices)
     period_start = models.DateField()
@@ -409,25 +363,10 @@ class KPIValue(models.Model):
     # thousands of these derived rows. Deletions still cascade, through Django. The primary
     # key (no surrogate id) serves reads by period, the series index reads by KPI.
     pk = models.CompositePrimaryKey("organization_id", "scope", "grain", "period_start", "kpi_id")
-    organization = models.ForeignKey(
-        "kpiboard.Organization",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    kpi = models.ForeignKey(
-        KPI, on_delete=models.CASCADE, related_name="values", db_index=False, db_constraint=False
-    )
+    organization = unchecked_key("kpiboard.Organization")
+    kpi = unchecked_key(KPI, related_name="values")
     scope = models.CharField(max_length=40)
-    campaign = models.ForeignKey(
-        "campaigns.Campaign",
-        on_delete=models.CASCADE,
-        null=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    campaign = unchecked_key("campaigns.Campaign", null=True)
     grain = models.CharField(max_length=14, choices=Grain.choices)
     period_start = models.DateField()
     value = models.DecimalField(max_digits=30, decimal_places=10, null=True)
