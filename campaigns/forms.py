@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from imports.parsing import parse_month, parse_number
-from kpiboard.formatting import locale_name
+from kpiboard.formatting import locale_name, person_name
 from kpiboard.models import Organization
 from metrics.models import KPI
 from metrics.periods import add_months, month_start
@@ -199,7 +199,7 @@ class KPIChoiceField(forms.ModelChoiceField):
 
 class OwnerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return person_name(obj)
 
 
 class ObjectiveForm(forms.Form):

@@ -84,3 +84,10 @@ def kpi_value(
     if unit == "points":
         return number(value, decimals, language)
     return number(value, decimals, language)
+
+
+def person_name(user) -> str:
+    """A person as every page names them: full name, else username; "" for nobody."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

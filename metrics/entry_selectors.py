@@ -48,12 +48,6 @@ def value_text(
     return format_decimal(value, format=pattern, locale=formatting.locale_name(language))
 
 
-def person_name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
 def unit_hint(metric: Metric, currency: str, language: str | None = None) -> str:
     if metric.kind == MetricKind.MONEY:
         return get_currency_symbol(currency, formatting.locale_name(language))
@@ -176,7 +170,7 @@ def _cell(metric, month, row, col, entry, campaign, language) -> Cell:
         cell.value = entry.value
         cell.version = entry.version
         cell.text = value_text(entry.value, metric.kind, language)
-        cell.updated_by = person_name(entry.updated_by)
+        cell.updated_by = formatting.person_name(entry.updated_by)
         cell.updated_at = entry.updated_at
     return cell
 
@@ -356,7 +350,7 @@ def _change(change: ValueChange, metric: Metric, language) -> Change:
     )
     return Change(
         when=change.changed_at,
-        who=person_name(change.changed_by),
+        who=formatting.person_name(change.changed_by),
         # An import's undo writes under the import's name: told apart by when it wrote.
         source=str(_("Import undone")) if undo else change.get_source_display(),
         source_code="undo" if undo else change.source,

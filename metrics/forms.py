@@ -336,7 +336,7 @@ class ActivityFilterForm(forms.Form):
     def __init__(self, *args, organization: Organization, people: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = [("", _("Everyone"))] + [
-            (p.pk, p.get_full_name() or p.get_username()) for p in people
+            (p.pk, formatting.person_name(p)) for p in people
         ]
         self.fields["campaign"].queryset = Campaign.objects.filter(organization=organization)
         self.fields["source"].choices = [("", _("All sources")), *Source.choices]

@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns.models import Campaign
+from kpiboard.formatting import person_name
 from kpiboard.tenancy import org_view
 
 from . import entry_selectors, services
@@ -124,7 +125,7 @@ def _cell_response(request, cell, campaign, *, total=None, status=200) -> HttpRe
 
 def _conflict_note(state: services.CellState, metric: Metric) -> entry_selectors.ConflictNote:
     return entry_selectors.ConflictNote(
-        who=entry_selectors.person_name(state.updated_by) or gettext("someone"),
+        who=person_name(state.updated_by) or gettext("someone"),
         when=state.updated_at,
         text=entry_selectors.value_text(state.value, metric.kind),
         version=state.version,

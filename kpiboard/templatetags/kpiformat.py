@@ -34,7 +34,5 @@ def kpi_value(value, kpi, currency: str) -> str:
 
 @register.filter
 def person(user) -> str:
-    """A person as every page names them: full name, else username; "" for nobody."""
-    if user is None or user == "":
-        return ""
-    return user.get_full_name() or user.get_username()
+    """formatting.person_name; "" also for a variable the template lacks."""
+    return formatting.person_name(user or None)
