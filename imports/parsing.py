@@ -1073,8 +1073,7 @@ def _csv_data_rows(stream: BinaryIO | IO[bytes], info: FileInfo) -> Rows:
                 decoded_badly[0] = True
             yield line
 
-    lines = text if info.undecodable == 0 else flagged_lines()
-    reader = csv.reader(lines, delimiter=info.delimiter)
+    reader = csv.reader(flagged_lines(), delimiter=info.delimiter)
     width = len(info.headers)
     header_line = info.header_line
     last = 0
@@ -1413,6 +1412,22 @@ def _month_problem(line: int, info: FileInfo, cell: Cell, error: CellError) -> P
     return Problem(line, label, _cell_text(cell), error.reason, error.code)
 
 
+def _block_campaigns(
+    columns: Sequence[Sequence[Cell]], campaign_index: int | None, campaigns: _Campaigns
+) -> tuple[list[str] | None, Iterable[int]] | None:
+    """A block's campaign names and keys (none without a campaign column, keys 0), or None
+    when a cell is unknown or blank: the lines are then read one by one."""
+    if campaign_index is None:
+        return None, repeat(0)
+    found = _known_cells(columns[campaign_index], campaigns.known, campaigns.read)
+    if found is None:
+        return None
+    names = list(map(itemgetter(0), found))
+    if "" in names:
+        return None
+    return names, map(itemgetter(1), found)
+
+
 def _long_records(
     chunks: Iterator[Chunk], info: FileInfo, header_map: Mapping[str, str | None]
 ) -> Iterator[Block | Record | Problem]:
@@ -1447,16 +1462,10 @@ def _long_records(
             return None  # an unknown or ignored metric, a bad month
         if set(map(type, month_found)) != {tuple}:
             return None
-        names = None
-        campaign_keys: Iterable[int] = repeat(0)
-        if campaign_index is not None:
-            campaign_found = _known_cells(columns[campaign_index], campaigns.known, campaigns.read)
-            if campaign_found is None:
-                return None
-            names = list(map(itemgetter(0), campaign_found))
-            if "" in names:
-                return None
-            campaign_keys = map(itemgetter(1), campaign_found)
+        found = _block_campaigns(columns, campaign_index, campaigns)
+        if found is None:
+            return None
+        names, campaign_keys = found
         plain_values = _plain_values(columns[value_index], len(lines), decimal_separator)
         if plain_values is None:
             return None
@@ -1623,16 +1632,10 @@ def _wide_records(
         month_found = _known_cells(cells[month_index], months.known, months.read)
         if month_found is None or set(map(type, month_found)) != {tuple}:
             return None
-        names = None
-        campaign_keys: Iterable[int] = repeat(0)
-        if campaign_index is not None:
-            campaign_found = _known_cells(cells[campaign_index], campaigns.known, campaigns.read)
-            if campaign_found is None:
-                return None
-            names = list(map(itemgetter(0), campaign_found))
-            if "" in names:
-                return None
-            campaign_keys = map(itemgetter(1), campaign_found)
+        found = _block_campaigns(cells, campaign_index, campaigns)
+        if found is None:
+            return None
+        names, campaign_keys = found
         width = len(columns)
         row_values = zip(*(cells[index] for index, _label, _code in columns), strict=True)
         plain_values = _plain_values(

@@ -177,14 +177,13 @@ class PostgresStager:
         self._copy: Any = None
         self._buffer: list[str] = []
         self._pending = 0  # rows in the buffer
-        self._months: dict[date, str] = {}
-        self._texts: dict[int | date, str] = {}
+        self._texts: dict[int | date, str] = {}  # each id and month as COPY reads it
         self._changes_ready = False
 
     def add(self, line: int, campaign_id: int, metric_id: int, month: date, value: Decimal) -> None:
-        text = self._months.get(month)
+        text = self._texts.get(month)
         if text is None:
-            text = self._months[month] = month.isoformat()
+            text = self._texts[month] = month.isoformat()
         self._buffer.append(f"{line}\t{campaign_id}\t{metric_id}\t{text}\t{value}\n")
         self._pending += 1
         if self._pending >= _FLUSH_ROWS:
@@ -200,7 +199,7 @@ class PostgresStager:
     ) -> None:
         if not values:
             return
-        texts = self._texts  # each id and month as COPY reads it
+        texts = self._texts
         for key in set(campaign_ids).union(metric_ids, months).difference(texts):
             texts[key] = key.isoformat() if isinstance(key, date) else str(key)
         text = texts.__getitem__
