@@ -16,11 +16,11 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from kpiboard.models import Organization
-from metrics.models import KPI, KPIValue, MetricEntry
+from metrics.models import KPI, MetricEntry
 from metrics.periods import month_range
-from metrics.recompute import ALL, campaign_scope, load_context
+from metrics.recompute import load_context
 from metrics.rollups import aggregate_period
-from metrics.selectors import campaign_sets_kpi_series
+from metrics.selectors import campaigns_kpi_series
 
 from .feasibility import Feasibility, assess, history_window
 from .models import TargetKind
@@ -81,31 +81,15 @@ def kpi_monthly_history(
     campaign_ids: Iterable[int] = (),
 ) -> dict[date, Decimal]:
     """Month -> KPI value for the months that have one, oldest first."""
-    campaign_ids = sorted(set(campaign_ids))
     if kpi.organization_id != organization.pk or first > last:
         return {}
-    if len(campaign_ids) <= 1:
-        scope = campaign_scope(campaign_ids[0]) if campaign_ids else ALL
-        rows = (
-            KPIValue.objects.filter(
-                organization=organization,
-                kpi=kpi,
-                scope=scope,
-                grain="month",
-                period_start__gte=first,
-                period_start__lte=last,
-                value__isnull=False,
-            )
-            .order_by("period_start")
-            .values_list("period_start", "value")
-        )
-        return dict(rows)
-    series = campaign_sets_kpi_series(
+    series = campaigns_kpi_series(
         organization=organization,
-        kpis=[kpi],
-        sets={0: campaign_ids},
-        months=month_range(first, last),
-    )[0][kpi.pk]
+        kpi=kpi,
+        campaign_ids=sorted(set(campaign_ids)),
+        first=first,
+        last=last,
+    )
     return {month: value for month, value in series.items() if value is not None}
 
 

@@ -28,7 +28,7 @@ from metrics.models import (
     StaleMark,
 )
 from metrics.periods import Period, add_months, month_range
-from metrics.recompute import ALL, tolerant_catalog
+from metrics.recompute import ALL, organization_catalog, tolerant_catalog
 from metrics.rollups import aggregate_period
 
 from .filters import Filters
@@ -303,11 +303,7 @@ def _computed_scope_values(
 ) -> dict[tuple[str, int, Period], Decimal | None]:
     first = min(p.start for p in periods)
     last = max(p.end for p in periods)
-    metrics = dict(Metric.objects.filter(organization=organization).values_list("code", "rollup"))
-    catalog = tolerant_catalog(
-        dict(KPI.objects.filter(organization=organization).values_list("code", "formula")),
-        metrics,
-    )
+    catalog, metrics = organization_catalog(organization)
     needed = set()
     for kpi in kpis:
         if kpi.code in catalog.formulas:

@@ -98,6 +98,16 @@ def tolerant_catalog(formulas: dict[str, str], metric_codes: Iterable[str]) -> C
             del formulas[error.kpi]
 
 
+def organization_catalog(organization: Organization) -> tuple[Catalog, dict[str, Rollup]]:
+    """The organization's KPIs compiled (tolerant_catalog) and its metrics' roll-ups, by code:
+    two queries, for the selectors that evaluate formulas on the fly."""
+    rollups: dict[str, Rollup] = dict(
+        Metric.objects.filter(organization=organization).values_list("code", "rollup")
+    )
+    formulas = dict(KPI.objects.filter(organization=organization).values_list("code", "formula"))
+    return tolerant_catalog(formulas, rollups), rollups
+
+
 def load_context(organization: Organization) -> Context:
     metrics = list(
         Metric.objects.filter(organization=organization).values_list("id", "code", "rollup")

@@ -17,7 +17,7 @@ from django.db.models import Max, Min
 from kpiboard.models import Organization
 
 from . import comparisons
-from .models import KPI, KPIValue, Metric, MetricAggregate, MetricEntry, StaleMark, Target
+from .models import KPI, KPIValue, MetricAggregate, MetricEntry, StaleMark, Target
 from .periods import (
     GRAINS,
     Period,
@@ -27,7 +27,7 @@ from .periods import (
     rolling_12_months,
     year_to_date,
 )
-from .recompute import ALL, campaign_scope, tolerant_catalog
+from .recompute import ALL, campaign_scope, organization_catalog
 from .rollups import aggregate_period, sum_across
 
 STORED_GRAINS = frozenset(GRAINS)
@@ -129,11 +129,7 @@ def _computed_values(
     first = min(p.start for p in periods)
     last = max(p.end for p in periods)
     monthly = monthly_metrics(organization=organization, first=first, last=last, scope=scope)
-    metrics = dict(Metric.objects.filter(organization=organization).values_list("code", "rollup"))
-    catalog = tolerant_catalog(
-        dict(KPI.objects.filter(organization=organization).values_list("code", "formula")),
-        metrics,
-    )
+    catalog, metrics = organization_catalog(organization)
     rollups = {code: metrics[code] for code in monthly}
     result: dict[tuple[int, Period], Decimal | None] = {}
     for period in periods:
@@ -193,10 +189,7 @@ def campaign_sets_kpi_series(
     campaign_ids = frozenset().union(*sets.values())
     if not months or not kpis or not campaign_ids:
         return result
-    catalog = tolerant_catalog(
-        dict(KPI.objects.filter(organization=organization).values_list("code", "formula")),
-        Metric.objects.filter(organization=organization).values_list("code", flat=True),
-    )
+    catalog, _rollups = organization_catalog(organization)
     wanted = [k for k in kpis if k.code in catalog.order]  # a broken formula has no value
     codes = set().union(*(catalog.base_metrics(k.code) for k in wanted))
     if not codes:
@@ -220,30 +213,48 @@ def campaign_sets_kpi_series(
     return result
 
 
-def objective_scope(objective) -> str | None:
-    """The stored scope an objective's KPI is read from: its one campaign, or all campaigns
-    when it names none; None for several campaigns (computed from their entries)."""
-    campaigns = list(objective.campaigns.all())
-    if len(campaigns) > 1:
+def campaigns_scope(campaign_ids: Sequence[int]) -> str | None:
+    """The stored scope of a set of campaigns: one campaign's, or all campaigns' for none;
+    None for several (no stored scope holds them: computed from their entries)."""
+    if len(campaign_ids) > 1:
         return None
-    return campaign_scope(campaigns[0].pk) if campaigns else ALL
+    return campaign_scope(campaign_ids[0]) if campaign_ids else ALL
+
+
+def objective_scope(objective) -> str | None:
+    """The stored scope an objective's KPI is read from (campaigns_scope of its campaigns)."""
+    return campaigns_scope([c.pk for c in objective.campaigns.all()])
+
+
+def campaigns_kpi_series(
+    *, organization: Organization, kpi: KPI, campaign_ids: Sequence[int], first: date, last: date
+) -> dict[date, Decimal | None]:
+    """A KPI's monthly values over some campaigns taken together (all of them for none):
+    stored values for a stored scope, else computed from the campaigns' entries."""
+    scope = campaigns_scope(campaign_ids)
+    if scope is None:
+        return campaign_sets_kpi_series(
+            organization=organization,
+            kpis=[kpi],
+            sets={0: campaign_ids},
+            months=month_range(first, last),
+        )[0][kpi.pk]
+    return kpi_series(organization=organization, kpis=[kpi], first=first, last=last, scope=scope)[
+        kpi.pk
+    ]
 
 
 def objective_series(
     *, organization: Organization, objective, first: date, last: date
 ) -> dict[date, Decimal | None]:
     """The monthly values of an objective's KPI over the campaigns it serves."""
-    scope = objective_scope(objective)
-    if scope is None:
-        return campaign_sets_kpi_series(
-            organization=organization,
-            kpis=[objective.kpi],
-            sets={objective.pk: [c.pk for c in objective.campaigns.all()]},
-            months=month_range(first, last),
-        )[objective.pk][objective.kpi_id]
-    return kpi_series(
-        organization=organization, kpis=[objective.kpi], first=first, last=last, scope=scope
-    )[objective.kpi_id]
+    return campaigns_kpi_series(
+        organization=organization,
+        kpi=objective.kpi,
+        campaign_ids=[c.pk for c in objective.campaigns.all()],
+        first=first,
+        last=last,
+    )
 
 
 # ------------------------------------------------------------------------- comparisons
