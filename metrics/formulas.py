@@ -106,6 +106,12 @@ class FormulaError(ValueError):
         return self.message
 
 
+def _at(message: str | Promise, position: int, **params: object) -> FormulaError:
+    """The error at ``position`` (an index, kept for the caret), its message counting
+    characters from 1 as people do."""
+    return FormulaError(str(message) % {**params, "position": position + 1}, position=position)
+
+
 # --------------------------------------------------------------------------------------------
 # Tokens and syntax tree
 
@@ -141,7 +147,7 @@ def _tokenize(text: str) -> list[_Token]:
             assert match is not None
             run = match.group()
             if not _NUMBER.fullmatch(run):
-                raise FormulaError(_MSG_NUMBER % {"number": run, "position": i + 1}, position=i)
+                raise _at(_MSG_NUMBER, i, number=run)
             tokens.append(_Token(_NUM, run, i, run))
             i = match.end()
         elif ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ch == "_":
@@ -149,12 +155,9 @@ def _tokenize(text: str) -> list[_Token]:
             assert match is not None
             name = match.group()
             if name != name.lower():
-                raise FormulaError(
-                    _MSG_UPPERCASE % {"lower": name.lower(), "name": name, "position": i + 1},
-                    position=i,
-                )
+                raise _at(_MSG_UPPERCASE, i, lower=name.lower(), name=name)
             if name.startswith("__"):
-                raise FormulaError(_MSG_RESERVED % {"name": name, "position": i + 1}, position=i)
+                raise _at(_MSG_RESERVED, i, name=name)
             tokens.append(_Token(_NAME, name, i, name))
             i = match.end()
         elif (
@@ -169,13 +172,10 @@ def _tokenize(text: str) -> list[_Token]:
             decimals = _NUMBER_RUN.match(text, i + 1)
             assert decimals is not None
             typed, fixed = f"{whole},{decimals.group()}", f"{whole}.{decimals.group()}"
-            raise FormulaError(
-                _MSG_DECIMAL_COMMA % {"typed": typed, "fixed": fixed, "position": i + 1},
-                position=i,
-            )
+            raise _at(_MSG_DECIMAL_COMMA, i, typed=typed, fixed=fixed)
         else:
             shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
-            raise FormulaError(_MSG_CHARACTER % {"char": shown, "position": i + 1}, position=i)
+            raise _at(_MSG_CHARACTER, i, char=shown)
     tokens.append(_Token(_END, "", n, ""))
     return tokens
 
@@ -207,8 +207,7 @@ class _Parser:
         return self.tokens[self.index]
 
     def _error(self, message: str | Promise, at: _Token, **params: object) -> FormulaError:
-        text = str(message) % {**params, "position": at.pos + 1}
-        return FormulaError(text, position=at.pos)
+        return _at(message, at.pos, **params)
 
     def _after_operand(self, token: _Token) -> FormulaError:
         """Error for a token that follows a complete operand but is not an operator."""
@@ -540,12 +539,9 @@ def parse(text: str) -> Formula:
 def _unknown_error(formula: Formula, known: Callable[[str], bool], kpi: str) -> FormulaError | None:
     for name, position in formula._names:
         if name != MONTHS and not known(name):
-            return FormulaError(
-                _MSG_UNKNOWN % {"code": name, "position": position + 1},
-                position=position,
-                code=name,
-                kpi=kpi,
-            )
+            error = _at(_MSG_UNKNOWN, position, code=name)
+            error.code, error.kpi = name, kpi
+            return error
     return None
 
 
