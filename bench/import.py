@@ -257,8 +257,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        sys.path.insert(0, str(ROOT))
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":  # _common put the project on the path
         child(sys.argv[2], Path(sys.argv[3]))
     else:
         main()

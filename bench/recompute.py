@@ -97,13 +97,13 @@ def run() -> None:
     report("recompute.entries_one_org", MetricEntry.objects.filter(organization=big[0]).count(),
            "entries")  # fmt: skip
 
-    small_run = run_child("full", small.slug)
+    small_run = run_child(small.slug)
     report("recompute.full_small_org_peak_rss", small_run["peak_mb"], "MB")
-    first = run_child("full", big[0].slug)
+    first = run_child(big[0].slug)
     report("recompute.full_one_org_first", first["seconds"], "s")
     report("recompute.full_one_org_first_peak_rss", first["peak_mb"], "MB")
     # A rebuild over existing values (manage.py recompute_kpis).
-    rebuild = run_child("full", big[0].slug)
+    rebuild = run_child(big[0].slug)
     report("recompute.full_one_org_rebuild", rebuild["seconds"], "s")
     report("recompute.full_one_org_rebuild_peak_rss", rebuild["peak_mb"], "MB")
     report("recompute.full_one_org_rss_before", first["start_mb"], "MB")
@@ -115,7 +115,7 @@ def run() -> None:
             " WHERE organization_id = %s",
             [big[0].pk],
         )
-    changed = run_child("full", big[0].slug)
+    changed = run_child(big[0].slug)
     report("recompute.full_one_org_rebuild_all_changed", changed["seconds"], "s")
     report("recompute.full_one_org_rebuild_all_changed_peak_rss", changed["peak_mb"], "MB")
 
@@ -146,9 +146,9 @@ def run() -> None:
                "ms")  # fmt: skip
 
 
-def run_child(mode: str, slug: str) -> dict:
+def run_child(slug: str) -> dict:
     result = subprocess.run(
-        [sys.executable, __file__, "--child", mode, slug],
+        [sys.executable, __file__, "--child", slug],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -158,7 +158,7 @@ def run_child(mode: str, slug: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def child(mode: str, slug: str) -> None:
+def child(slug: str) -> None:
     """One full recompute in its own process: prints {"seconds", "peak_mb", "start_mb", ...}."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpiboard.settings")
     import django
@@ -187,8 +187,7 @@ def rss_mb() -> float:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        sys.path.insert(0, str(ROOT))
-        child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(sys.argv[2])  # _common has put the project on the path
     else:
         main()
