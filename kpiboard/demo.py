@@ -358,9 +358,10 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
         )
         counts["created"] += result.created
         counts["updated"] += result.updated
-        _seed_objectives(organization, spec, campaigns, demo, last_month)
-        _seed_targets_and_benchmarks(organization, spec)
-        _seed_board(organization, spec, campaigns, demo)
+        kpis = {k.code: k for k in organization.kpis.all()}
+        _seed_objectives(organization, spec, campaigns, kpis, demo, last_month)
+        _seed_targets_and_benchmarks(organization, spec, campaigns, kpis)
+        _seed_board(organization, spec, campaigns, kpis, demo)
         organization_data_changed(organization_id=organization.pk)
     return counts
 
@@ -374,8 +375,7 @@ def _sum_entries(campaign: Campaign, code: str, months: list[date]) -> Decimal:
     return total
 
 
-def _seed_objectives(organization, spec, campaigns, owner, last_month: date) -> None:
-    kpis = {k.code: k for k in organization.kpis.all()}
+def _seed_objectives(organization, spec, campaigns, kpis, owner, last_month: date) -> None:
     if spec is BAKERY:
         cakes = campaigns["Gâteaux de fête"]
         start = add_months(last_month, -1)
@@ -455,7 +455,7 @@ def _seed_objectives(organization, spec, campaigns, owner, last_month: date) -> 
         )  # all campaigns: the club's base grows with every campaign's new customers
 
 
-def _seed_board(organization, spec, campaigns, owner) -> None:
+def _seed_board(organization, spec, campaigns, kpis, owner) -> None:
     """The board the team shows at its monthly meeting (once: then it is theirs to change)."""
     from boards import services as boards
     from boards.models import Board
@@ -464,7 +464,6 @@ def _seed_board(organization, spec, campaigns, owner) -> None:
     if Board.objects.filter(organization=organization).exists():
         return
     board = boards.board_create(organization=organization, name=name, user=owner)
-    kpis = {k.code: k for k in organization.kpis.all()}
     headline = "cake_sales" if spec is BAKERY else "cac"
     funnel = "Gâteaux de fête" if spec is BAKERY else "China launch - WeChat"
     slides = [
@@ -482,21 +481,17 @@ def _seed_board(organization, spec, campaigns, owner) -> None:
         boards.slide_add(organization=organization, board=board, **slide)
 
 
-def _seed_targets_and_benchmarks(organization, spec) -> None:
-    kpis = {k.code: k for k in organization.kpis.all()}
-    monthly_targets = {
-        "conversion_rate": Decimal("3.0"),
-        "roi": Decimal(500),
-        "ctr": Decimal("1.8"),
-    }
+def _seed_targets_and_benchmarks(organization, spec, campaigns, kpis) -> None:
+    # (KPI, campaign name or None for all campaigns, monthly target)
     targets: list[tuple[str, str | None, Decimal]] = [
-        (code, None, value) for code, value in monthly_targets.items()
+        ("conversion_rate", None, Decimal("3.0")),
+        ("roi", None, Decimal(500)),
+        ("ctr", None, Decimal("1.8")),
     ]
     if spec is WINES:
         targets = [("roi", None, Decimal(300)), ("conversion_rate", None, Decimal("2.8"))]
         # The China CAC is each China campaign's, not the wine house's as a whole.
         targets += [("cac", name, Decimal(2500)) for name in CHINA_SPEND]
-    campaigns = {c.name: c for c in organization.campaigns.all()}
     for code, campaign_name, value in targets:
         for month in month_range(date(2025, 1, 1), date(2026, 12, 1)):
             Target.objects.get_or_create(
